@@ -1,0 +1,3 @@
+//! Input formats. Each module reads one format into model events or records.
+
+pub mod subunit_v2;

@@ -1,0 +1,87 @@
+//! Test-name cleaning and attachment-name stripping exactly as stackviz does them
+//! (`_clean_name` and `re.sub(r'\W', '', name)`).
+
+use std::borrow::Cow;
+
+/// Cleans a test id as stackviz does: drops a final `[...]` attribute group
+/// (`^(.+)\[(.+)\]$`), otherwise rewrites `method (pkg.Class)` to `pkg.Class.method`
+/// (`^(.+) \((.+)\)$`). `.` in those patterns does not match a newline and `$` also
+/// matches before a final newline, which this reproduces.
+pub fn clean_test_name(id: &str) -> Cow<'_, str> {
+    let body = id.strip_suffix('\n').unwrap_or(id);
+    if body.contains('\n') {
+        return Cow::Borrowed(id);
+    }
+    if let Some(g1) = split_last_group(body, "[", ']') {
+        return Cow::Borrowed(g1.0);
+    }
+    if let Some((g1, g2)) = split_last_group(body, " (", ')') {
+        return Cow::Owned(format!("{g2}.{g1}"));
+    }
+    Cow::Borrowed(id)
+}
+
+/// Matches `^(.+)OPEN(.+)CLOSE$` with a greedy first group: the last `OPEN` that leaves
+/// both groups non-empty.
+fn split_last_group<'a>(s: &'a str, open: &str, close: char) -> Option<(&'a str, &'a str)> {
+    let inner = s.strip_suffix(close)?;
+    let mut end = inner.len();
+    while let Some(i) = inner[..end].rfind(open) {
+        let g2 = &inner[i + open.len()..];
+        if i >= 1 && !g2.is_empty() {
+            return Some((&inner[..i], g2));
+        }
+        if i == 0 {
+            break;
+        }
+        end = i;
+    }
+    None
+}
+
+/// Removes every non-word character from an attachment name, giving its details key.
+/// `unicode` selects Python 3 semantics (any letter or digit is a word character);
+/// otherwise Python 2's ASCII-only `[A-Za-z0-9_]`.
+pub fn strip_detail_key(name: &str, unicode: bool) -> String {
+    if unicode {
+        name.chars().filter(|&c| c == '_' || c.is_alphanumeric()).collect()
+    } else {
+        name.chars().filter(|&c| c == '_' || c.is_ascii_alphanumeric()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning_follows_stackviz() {
+        let cases = [
+            ("a.B.test_x[id-1234,smoke]", "a.B.test_x"),
+            ("a.B.test_y[a][b]", "a.B.test_y[a]"),
+            ("[onlybrackets]", "[onlybrackets]"),
+            ("setUpClass (pkg.mod.Class)", "pkg.mod.Class.setUpClass"),
+            ("test_z (a.Both)[smoke]", "test_z (a.Both)"),
+            ("a.B.test_s(scen)", "a.B.test_s(scen)"),
+            ("a[]", "a[]"),
+            ("x[y][]", "x"),
+            ("x[a[]]", "x[a"),
+            ("a.b[c]\n", "a.b"),
+            ("a\nb[c]", "a\nb[c]"),
+            ("", ""),
+        ];
+        for (id, want) in cases {
+            assert_eq!(clean_test_name(id), want, "{id:?}");
+        }
+    }
+
+    #[test]
+    fn key_stripping() {
+        assert_eq!(strip_detail_key("pythonlogging:''", true), "pythonlogging");
+        assert_eq!(strip_detail_key("log file: a-b.txt", true), "logfileabtxt");
+        assert_eq!(strip_detail_key("traceback (i=2)", true), "tracebacki2");
+        assert_eq!(strip_detail_key("pythonlogging:'é'", true), "pythonloggingé");
+        assert_eq!(strip_detail_key("pythonlogging:'é'", false), "pythonlogging");
+        assert_eq!(strip_detail_key(":::", true), "");
+    }
+}

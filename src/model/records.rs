@@ -1,0 +1,296 @@
+//! Test records and the builder that groups events into them, as testtools'
+//! `StreamToDict` does: keyed by (test id, route code), completed by a final status,
+//! first/last timestamps, the last tag set, and attachments reassembled per name.
+
+use std::collections::HashMap;
+
+use super::{Status, Timestamp};
+
+/// One file chunk carried by an event.
+#[derive(Debug, Clone, Copy)]
+pub struct FileChunk<'a> {
+    pub name: &'a str,
+    pub mime: Option<&'a str>,
+    pub data: &'a [u8],
+    pub eof: bool,
+}
+
+/// One status/file event, borrowed from the input buffer (a v2 packet or a v1 directive).
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub status: Status,
+    pub test_id: Option<&'a str>,
+    pub route_code: Option<&'a str>,
+    pub timestamp: Option<Timestamp>,
+    /// `Some` when the event carries a tag set (possibly empty); it replaces the record's.
+    pub tags: Option<&'a [&'a str]>,
+    pub runnable: bool,
+    pub file: Option<FileChunk<'a>>,
+}
+
+impl<'a> Event<'a> {
+    pub fn status(status: Status, test_id: &'a str) -> Event<'a> {
+        Event {
+            status,
+            test_id: Some(test_id),
+            route_code: None,
+            timestamp: None,
+            tags: None,
+            runnable: true,
+            file: None,
+        }
+    }
+}
+
+/// An attachment of a test (a subunit "file"), chunks concatenated in stream order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    /// The MIME type of the first chunk that carried one; `None` means the writer never
+    /// said, which subunit reads as `application/octet-stream`.
+    pub mime: Option<String>,
+    pub data: Vec<u8>,
+    /// An `eof` chunk was seen.
+    pub complete: bool,
+}
+
+/// One test execution: what stackviz calls a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRecord {
+    pub id: String,
+    pub route_code: Option<String>,
+    pub status: Status,
+    /// Timestamp of the record's first event.
+    pub start: Option<Timestamp>,
+    /// Timestamp of the record's last event (`None` when that event had none).
+    pub stop: Option<Timestamp>,
+    /// The tag set of the most recent event that carried tags (set semantics, in the
+    /// order first seen).
+    pub tags: Vec<String>,
+    pub attachments: Vec<Attachment>,
+    /// False for fixtures such as `setUpClass (pkg.Class)` (last event wins).
+    pub runnable: bool,
+}
+
+impl TestRecord {
+    fn new(id: &str, route_code: Option<&str>) -> TestRecord {
+        TestRecord {
+            id: id.to_owned(),
+            route_code: route_code.map(str::to_owned),
+            status: Status::Unknown,
+            start: None,
+            stop: None,
+            tags: Vec::new(),
+            attachments: Vec::new(),
+            runnable: true,
+        }
+    }
+
+    /// Duration in microseconds (rounded timestamps, as stackviz computes it), if both
+    /// ends are known.
+    pub fn duration_micros(&self) -> Option<i64> {
+        Some(self.stop?.micros_rounded() - self.start?.micros_rounded())
+    }
+
+    /// Duration in seconds at full precision, if both ends are known.
+    pub fn duration_secs(&self) -> Option<f64> {
+        let ns = self.stop?.as_nanos() - self.start?.as_nanos();
+        Some(ns as f64 / 1e9)
+    }
+
+    pub fn attachment(&self, name: &str) -> Option<&Attachment> {
+        self.attachments.iter().find(|a| a.name == name)
+    }
+
+    fn apply(&mut self, ev: &Event<'_>) {
+        self.stop = ev.timestamp;
+        if let Some(tags) = ev.tags {
+            let same = tags.len() == self.tags.len() && tags.iter().zip(&self.tags).all(|(a, b)| *a == b);
+            if !same {
+                self.tags.clear();
+                for t in tags {
+                    if !self.tags.iter().any(|x| x == t) {
+                        self.tags.push((*t).to_owned());
+                    }
+                }
+            }
+        }
+        self.runnable = ev.runnable;
+        if ev.status != Status::Unknown {
+            self.status = ev.status;
+        }
+        if let Some(f) = ev.file {
+            self.add_chunk(f);
+        }
+    }
+
+    fn add_chunk(&mut self, f: FileChunk<'_>) {
+        if let Some(a) = self.attachments.iter_mut().find(|a| a.name == f.name) {
+            a.data.extend_from_slice(f.data);
+            if a.mime.is_none() {
+                a.mime = f.mime.map(str::to_owned);
+            }
+            a.complete |= f.eof;
+        } else if !f.data.is_empty() {
+            self.attachments.push(Attachment {
+                name: f.name.to_owned(),
+                mime: f.mime.map(str::to_owned),
+                data: f.data.to_vec(),
+                complete: f.eof,
+            });
+        }
+    }
+}
+
+struct Open {
+    seq: u64,
+    record: TestRecord,
+}
+
+/// Groups events into test records. Completed records are handed to the caller in
+/// completion order; records still open at the end come out of `finish` in the order
+/// they were started.
+#[derive(Default)]
+pub struct RecordBuilder {
+    open: HashMap<String, Open>,
+    key_buf: String,
+    seq: u64,
+    completed: u64,
+}
+
+impl RecordBuilder {
+    pub fn new() -> RecordBuilder {
+        RecordBuilder::default()
+    }
+
+    /// Number of records completed so far.
+    pub fn completed(&self) -> u64 {
+        self.completed
+    }
+
+    /// Feeds one event; calls `done` with the record it completes, if any. Events without
+    /// a test id are process-level output and belong to no record.
+    pub fn push(&mut self, ev: &Event<'_>, done: &mut impl FnMut(TestRecord)) {
+        let Some(id) = ev.test_id else { return };
+        self.key_buf.clear();
+        self.key_buf.push_str(id);
+        match ev.route_code {
+            None => self.key_buf.push('\u{0}'),
+            Some(rc) => {
+                self.key_buf.push('\u{1}');
+                self.key_buf.push_str(rc);
+            }
+        }
+        if ev.status.is_final() {
+            let mut record = match self.open.remove(self.key_buf.as_str()) {
+                Some(o) => o.record,
+                None => {
+                    let mut r = TestRecord::new(id, ev.route_code);
+                    r.start = ev.timestamp;
+                    r
+                }
+            };
+            record.apply(ev);
+            self.completed += 1;
+            done(record);
+            return;
+        }
+        if let Some(o) = self.open.get_mut(self.key_buf.as_str()) {
+            o.record.apply(ev);
+            return;
+        }
+        let mut record = TestRecord::new(id, ev.route_code);
+        record.start = ev.timestamp;
+        record.apply(ev);
+        self.seq += 1;
+        self.open.insert(self.key_buf.clone(), Open { seq: self.seq, record });
+    }
+
+    /// Number of records started but not completed.
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Ends the stream: every record still open is handed out, in start order, with its
+    /// interim status (`inprogress` or `unknown`).
+    pub fn finish(self, done: &mut impl FnMut(TestRecord)) {
+        let mut rest: Vec<Open> = self.open.into_values().collect();
+        rest.sort_by_key(|o| o.seq);
+        for o in rest {
+            done(o.record);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: i64) -> Option<Timestamp> {
+        Some(Timestamp::new(s, 0))
+    }
+
+    fn collect(events: &[Event<'_>]) -> Vec<TestRecord> {
+        let mut b = RecordBuilder::new();
+        let mut out = Vec::new();
+        for e in events {
+            b.push(e, &mut |r| out.push(r));
+        }
+        b.finish(&mut |r| out.push(r));
+        out
+    }
+
+    #[test]
+    fn groups_by_id_and_route_code() {
+        let tags0: &[&str] = &["worker-0"];
+        let mut a = Event::status(Status::InProgress, "t");
+        a.route_code = Some("0");
+        a.timestamp = ts(1);
+        a.tags = Some(tags0);
+        let mut b = Event::status(Status::InProgress, "t");
+        b.route_code = Some("1");
+        b.timestamp = ts(2);
+        let mut chunk = Event::status(Status::Unknown, "t");
+        chunk.route_code = Some("0");
+        chunk.timestamp = ts(3);
+        chunk.file = Some(FileChunk { name: "traceback", mime: Some("text/plain"), data: b"boom", eof: false });
+        let mut chunk2 = chunk;
+        chunk2.file = Some(FileChunk { name: "traceback", mime: None, data: b"!", eof: true });
+        let mut end_a = Event::status(Status::Fail, "t");
+        end_a.route_code = Some("0");
+        end_a.timestamp = ts(4);
+        let recs = collect(&[a, b, chunk, chunk2, end_a]);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].status, Status::Fail);
+        assert_eq!(recs[0].route_code.as_deref(), Some("0"));
+        assert_eq!((recs[0].start, recs[0].stop), (ts(1), ts(4)));
+        assert_eq!(recs[0].tags, vec!["worker-0"]);
+        let tb = recs[0].attachment("traceback").unwrap();
+        assert_eq!((tb.data.as_slice(), tb.mime.as_deref(), tb.complete), (&b"boom!"[..], Some("text/plain"), true));
+        assert_eq!(recs[1].status, Status::InProgress);
+        assert_eq!(recs[1].stop, ts(2));
+    }
+
+    #[test]
+    fn retry_after_completion_is_a_new_record_and_untimed_last_event_clears_stop() {
+        let mut a = Event::status(Status::Success, "t");
+        a.timestamp = ts(1);
+        let late = Event::status(Status::Unknown, "t");
+        let recs = collect(&[a, late]);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].status, Status::Unknown);
+        assert_eq!(recs[1].stop, None);
+        let mut first = Event::status(Status::InProgress, "u");
+        first.timestamp = ts(5);
+        let fin = Event::status(Status::Success, "u");
+        let recs = collect(&[first, fin]);
+        assert_eq!((recs[0].start, recs[0].stop), (ts(5), None));
+    }
+
+    #[test]
+    fn empty_chunks_do_not_create_attachments() {
+        let mut e = Event::status(Status::Success, "t");
+        e.file = Some(FileChunk { name: "x", mime: Some("text/plain"), data: b"", eof: true });
+        assert!(collect(&[e])[0].attachments.is_empty());
+    }
+}
