@@ -3,5 +3,7 @@
 //! Data flows `ingest` → `model` → `emit`; `cli` is the edge that parses flags and
 //! maps errors to exit codes.
 
+pub mod cli;
+pub mod emit;
 pub mod ingest;
 pub mod model;

@@ -1,3 +1,151 @@
-//! Input formats. Each module reads one format into model events or records.
+//! Input formats. Each module reads one format into model events; [`read_records`]
+//! turns any subunit input (v2, or v1 text) into test records.
 
+pub mod repository;
+pub mod subunit_v1;
 pub mod subunit_v2;
+
+use std::io::{self, Read};
+
+use crate::model::{Event, Problem, RecordBuilder, Severity, TestRecord};
+
+/// Receives what a subunit reader finds, in input order.
+pub trait EventSink {
+    /// A status/file event; `offset` is where its packet starts (0 for v1 input).
+    fn event(&mut self, ev: &Event<'_>, offset: u64);
+    /// Bytes that are not protocol (kept, never dropped).
+    fn passthrough(&mut self, bytes: &[u8], offset: u64);
+    /// A problem, located by byte offset or line.
+    fn problem(&mut self, problem: Problem);
+}
+
+/// Which subunit version an input is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Decide from the first bytes: v1 when the first non-blank line is a v1 directive.
+    #[default]
+    Auto,
+    V2,
+    V1,
+}
+
+/// How many problems a report keeps in full; the rest are only counted.
+pub const KEPT_PROBLEMS: usize = 200;
+
+/// What reading one input found.
+#[derive(Debug, Default, Clone)]
+pub struct ReadReport {
+    pub format: Option<Format>,
+    pub bytes: u64,
+    pub packets: u64,
+    pub records: u64,
+    pub passthrough_bytes: u64,
+    pub problems: Vec<Problem>,
+    pub problem_count: u64,
+    pub error_count: u64,
+}
+
+impl ReadReport {
+    fn add_problem(&mut self, p: Problem) {
+        self.problem_count += 1;
+        if p.severity == Severity::Error {
+            self.error_count += 1;
+        }
+        if self.problems.len() < KEPT_PROBLEMS {
+            self.problems.push(p);
+        }
+    }
+}
+
+struct Adapter<'a, R: FnMut(TestRecord), P: FnMut(&[u8])> {
+    builder: RecordBuilder,
+    on_record: &'a mut R,
+    on_passthrough: &'a mut P,
+    report: ReadReport,
+}
+
+impl<R: FnMut(TestRecord), P: FnMut(&[u8])> EventSink for Adapter<'_, R, P> {
+    fn event(&mut self, ev: &Event<'_>, _offset: u64) {
+        self.report.packets += 1;
+        if ev.test_id.is_none() {
+            // Process-level output sent as a file with no test: keep it as passthrough.
+            if let Some(f) = ev.file {
+                self.report.passthrough_bytes += f.data.len() as u64;
+                (self.on_passthrough)(f.data);
+            }
+            return;
+        }
+        self.builder.push(ev, self.on_record);
+    }
+
+    fn passthrough(&mut self, bytes: &[u8], _offset: u64) {
+        self.report.passthrough_bytes += bytes.len() as u64;
+        (self.on_passthrough)(bytes);
+    }
+
+    fn problem(&mut self, problem: Problem) {
+        self.report.add_problem(problem);
+    }
+}
+
+/// Reads a subunit input and hands each test record to `on_record` as it completes
+/// (records left open at the end follow, in start order) and non-protocol bytes to
+/// `on_passthrough`. v2 is streamed with a bounded buffer; v1 text is read whole.
+pub fn read_records<R, P>(
+    mut input: impl Read,
+    format: Format,
+    on_record: &mut R,
+    on_passthrough: &mut P,
+) -> io::Result<ReadReport>
+where
+    R: FnMut(TestRecord),
+    P: FnMut(&[u8]),
+{
+    let mut prefix = Vec::new();
+    let format = match format {
+        Format::Auto => {
+            (&mut input).take(64 << 10).read_to_end(&mut prefix)?;
+            if subunit_v1::looks_like_v1(&prefix) {
+                Format::V1
+            } else {
+                Format::V2
+            }
+        }
+        f => f,
+    };
+    let mut a = Adapter {
+        builder: RecordBuilder::new(),
+        on_record,
+        on_passthrough,
+        report: ReadReport::default(),
+    };
+    a.report.format = Some(format);
+    match format {
+        Format::V1 => {
+            let mut data = prefix;
+            input.read_to_end(&mut data)?;
+            a.report.bytes = subunit_v1::read_v1(&data, &mut a);
+        }
+        _ => {
+            let stats = subunit_v2::read_stream_with_prefix(&prefix, &mut input, &mut a)?;
+            a.report.bytes = stats.bytes;
+        }
+    }
+    let Adapter {
+        builder,
+        on_record,
+        mut report,
+        ..
+    } = a;
+    report.records = builder.completed() + builder.open_count() as u64;
+    let open = builder.open_count();
+    if open > 0 {
+        report.add_problem(Problem {
+            severity: Severity::Warning,
+            location: crate::model::Location::None,
+            message: format!("{open} test(s) never finished (no final status before end of input)"),
+        });
+    }
+    builder.finish(on_record);
+    Ok(report)
+}

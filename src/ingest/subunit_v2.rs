@@ -8,6 +8,7 @@
 
 use std::io::{self, Read};
 
+use crate::ingest::EventSink;
 use crate::model::{Event, FileChunk, Location, Problem, Severity, Status, Timestamp};
 
 /// Packet signature byte.
@@ -26,22 +27,15 @@ const FLAG_FILE: u16 = 0x0040;
 const FLAG_MIME: u16 = 0x0020;
 const FLAG_EOF: u16 = 0x0010;
 
-/// What the scanner hands out.
-pub trait V2Sink {
-    /// A valid packet, decoded; `offset` is where it starts in the input.
-    fn event(&mut self, ev: &Event<'_>, offset: u64);
-    /// Bytes between packets (maximal runs, possibly split at buffer boundaries).
-    fn passthrough(&mut self, bytes: &[u8], offset: u64);
-    /// A problem found at a byte offset.
-    fn problem(&mut self, problem: Problem);
-}
-
 /// Why a candidate packet was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reject {
     /// More bytes are needed to decide (only when not at end of input).
     NeedMore,
-    Invalid { reason: String, declared: usize },
+    Invalid {
+        reason: String,
+        declared: usize,
+    },
 }
 
 /// The fields of one packet; strings borrow from the input.
@@ -65,7 +59,10 @@ impl Packet<'_> {
 }
 
 fn invalid(reason: impl Into<String>, declared: usize) -> Reject {
-    Reject::Invalid { reason: reason.into(), declared }
+    Reject::Invalid {
+        reason: reason.into(),
+        declared,
+    }
 }
 
 /// Reads a variable-length number (1 to 4 bytes) at `b[*pos]`.
@@ -83,11 +80,15 @@ fn varint(b: &[u8], pos: &mut usize) -> Option<(u32, usize)> {
 
 fn string<'a>(body: &'a [u8], pos: &mut usize, what: &str) -> Result<&'a str, String> {
     let at = *pos;
-    let (n, _) = varint(body, pos).ok_or_else(|| format!("{what} length runs past the end of the packet"))?;
+    let (n, _) = varint(body, pos)
+        .ok_or_else(|| format!("{what} length runs past the end of the packet"))?;
     let n = n as usize;
-    let bytes = body
-        .get(*pos..*pos + n)
-        .ok_or_else(|| format!("{what} at packet byte {at} claims {n} bytes, {} available", body.len() - *pos))?;
+    let bytes = body.get(*pos..*pos + n).ok_or_else(|| {
+        format!(
+            "{what} at packet byte {at} claims {n} bytes, {} available",
+            body.len() - *pos
+        )
+    })?;
     *pos += n;
     if memchr::memchr(0, bytes).is_some() {
         return Err(format!("{what} contains a NUL byte"));
@@ -97,8 +98,18 @@ fn string<'a>(body: &'a [u8], pos: &mut usize, what: &str) -> Result<&'a str, St
 
 /// Parses the packet starting at `b[0]` (which must be the signature). `tags` receives
 /// the tag strings. `eof` says no more bytes will follow `b`.
-pub fn parse_packet<'a>(b: &'a [u8], eof: bool, tags: &mut Vec<&'a str>) -> Result<Packet<'a>, Reject> {
-    let short = |declared| if eof { invalid("truncated packet at end of input", declared) } else { Reject::NeedMore };
+pub fn parse_packet<'a>(
+    b: &'a [u8],
+    eof: bool,
+    tags: &mut Vec<&'a str>,
+) -> Result<Packet<'a>, Reject> {
+    let short = |declared| {
+        if eof {
+            invalid("truncated packet at end of input", declared)
+        } else {
+            Reject::NeedMore
+        }
+    };
     if b.len() < 4 {
         return Err(short(0));
     }
@@ -111,14 +122,26 @@ pub fn parse_packet<'a>(b: &'a [u8], eof: bool, tags: &mut Vec<&'a str>) -> Resu
     let len = len as usize;
     let header = pos;
     if len < header + 4 {
-        return Err(invalid(format!("declared length {len} is too short for a packet"), 0));
+        return Err(invalid(
+            format!("declared length {len} is too short for a packet"),
+            0,
+        ));
     }
     if len > MAX_PACKET {
-        return Err(invalid(format!("declared length {len} exceeds the 4 MiB packet limit"), 0));
+        return Err(invalid(
+            format!("declared length {len} exceeds the 4 MiB packet limit"),
+            0,
+        ));
     }
     if b.len() < len {
         return Err(if eof {
-            invalid(format!("truncated packet: declared {len} bytes, {} available", b.len()), len)
+            invalid(
+                format!(
+                    "truncated packet: declared {len} bytes, {} available",
+                    b.len()
+                ),
+                len,
+            )
         } else {
             Reject::NeedMore
         });
@@ -126,7 +149,10 @@ pub fn parse_packet<'a>(b: &'a [u8], eof: bool, tags: &mut Vec<&'a str>) -> Resu
     let stored = u32::from_be_bytes([b[len - 4], b[len - 3], b[len - 2], b[len - 1]]);
     let calc = crc32fast::hash(&b[..len - 4]);
     if calc != stored {
-        return Err(invalid(format!("bad checksum: calculated 0x{calc:08x}, stored 0x{stored:08x}"), len));
+        return Err(invalid(
+            format!("bad checksum: calculated 0x{calc:08x}, stored 0x{stored:08x}"),
+            len,
+        ));
     }
     let body = &b[header..len - 4];
     let mut p = 0;
@@ -143,11 +169,13 @@ pub fn parse_packet<'a>(b: &'a [u8], eof: bool, tags: &mut Vec<&'a str>) -> Resu
         route_code: None,
     };
     if flags & FLAG_TIMESTAMP != 0 {
-        let s = body.get(p..p + 4).ok_or_else(|| field_err("timestamp runs past the end of the packet".into()))?;
+        let s = body
+            .get(p..p + 4)
+            .ok_or_else(|| field_err("timestamp runs past the end of the packet".into()))?;
         let secs = u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
         p += 4;
-        let (ns, _) =
-            varint(body, &mut p).ok_or_else(|| field_err("timestamp runs past the end of the packet".into()))?;
+        let (ns, _) = varint(body, &mut p)
+            .ok_or_else(|| field_err("timestamp runs past the end of the packet".into()))?;
         pk.timestamp = Some(Timestamp::new(i64::from(secs), ns));
     }
     if flags & FLAG_TEST_ID != 0 {
@@ -155,7 +183,8 @@ pub fn parse_packet<'a>(b: &'a [u8], eof: bool, tags: &mut Vec<&'a str>) -> Resu
     }
     if flags & FLAG_TAGS != 0 {
         pk.has_tags = true;
-        let (count, _) = varint(body, &mut p).ok_or_else(|| field_err("tag count runs past the end".into()))?;
+        let (count, _) =
+            varint(body, &mut p).ok_or_else(|| field_err("tag count runs past the end".into()))?;
         for _ in 0..count {
             tags.push(string(body, &mut p, "tag").map_err(field_err)?);
         }
@@ -165,10 +194,14 @@ pub fn parse_packet<'a>(b: &'a [u8], eof: bool, tags: &mut Vec<&'a str>) -> Resu
     }
     if flags & FLAG_FILE != 0 {
         let name = string(body, &mut p, "file name").map_err(field_err)?;
-        let (n, _) = varint(body, &mut p).ok_or_else(|| field_err("file length runs past the end".into()))?;
+        let (n, _) = varint(body, &mut p)
+            .ok_or_else(|| field_err("file length runs past the end".into()))?;
         let n = n as usize;
         let data = body.get(p..p + n).ok_or_else(|| {
-            field_err(format!("file content extends past end of packet: claimed {n} bytes, {} available", body.len() - p))
+            field_err(format!(
+                "file content extends past end of packet: claimed {n} bytes, {} available",
+                body.len() - p
+            ))
         })?;
         p += n;
         pk.file = Some((name, data));
@@ -207,7 +240,7 @@ impl Scanner {
     /// Scans `buf`, whose first byte is at absolute offset `base`. Returns how many bytes
     /// were consumed; the rest (a packet that needs more input) must be passed again,
     /// followed by more bytes. With `eof` everything is consumed.
-    pub fn scan(&mut self, buf: &[u8], base: u64, eof: bool, sink: &mut impl V2Sink) -> usize {
+    pub fn scan(&mut self, buf: &[u8], base: u64, eof: bool, sink: &mut impl EventSink) -> usize {
         let mut tags: Vec<&str> = Vec::new();
         let mut pos = 0;
         let mut text_start = 0;
@@ -231,7 +264,11 @@ impl Scanner {
                 Err(Reject::NeedMore) => break p,
                 Err(Reject::Invalid { reason, declared }) => {
                     let offset = base + p as u64;
-                    let prev = if p > 0 { Some(buf[p - 1]) } else { self.prev_byte };
+                    let prev = if p > 0 {
+                        Some(buf[p - 1])
+                    } else {
+                        self.prev_byte
+                    };
                     let looks_like_packet = buf.get(p + 1).is_none_or(|f| f >> 4 == 2);
                     let in_text = prev.is_some_and(|b| b >= 0x80);
                     if offset >= self.quiet_until && looks_like_packet && !in_text {
@@ -251,24 +288,31 @@ impl Scanner {
             self.text(&buf[text_start..consumed], base + text_start as u64, sink);
         }
         if consumed > 0 {
-            self.prev_byte = if consumed == text_start { None } else { Some(buf[consumed - 1]) };
+            self.prev_byte = if consumed == text_start {
+                None
+            } else {
+                Some(buf[consumed - 1])
+            };
         }
         self.stats.bytes = base + consumed as u64;
         consumed
     }
 
-    fn text(&mut self, bytes: &[u8], offset: u64, sink: &mut impl V2Sink) {
+    fn text(&mut self, bytes: &[u8], offset: u64, sink: &mut impl EventSink) {
         self.stats.passthrough_bytes += bytes.len() as u64;
         sink.passthrough(bytes, offset);
     }
 
-    fn accept(&mut self, pk: &Packet<'_>, tags: &[&str], offset: u64, sink: &mut impl V2Sink) {
+    fn accept(&mut self, pk: &Packet<'_>, tags: &[&str], offset: u64, sink: &mut impl EventSink) {
         self.stats.packets += 1;
         if pk.version() != 2 {
             sink.problem(Problem {
                 severity: Severity::Warning,
                 location: Location::Offset(offset),
-                message: format!("packet declares protocol version {}; accepted because its CRC is valid", pk.version()),
+                message: format!(
+                    "packet declares protocol version {}; accepted because its CRC is valid",
+                    pk.version()
+                ),
             });
         }
         if pk.four_byte_length {
@@ -285,25 +329,39 @@ impl Scanner {
             timestamp: pk.timestamp,
             tags: if pk.has_tags { Some(tags) } else { None },
             runnable: pk.flags & FLAG_RUNNABLE != 0,
-            file: pk.file.map(|(name, data)| FileChunk { name, mime: pk.mime, data, eof: pk.flags & FLAG_EOF != 0 }),
+            file: pk.file.map(|(name, data)| FileChunk {
+                name,
+                mime: pk.mime,
+                data,
+                eof: pk.flags & FLAG_EOF != 0,
+            }),
         };
         sink.event(&ev, offset);
     }
 }
 
 /// Reads a whole v2 stream from `r` with a bounded buffer (8 MiB).
-pub fn read_stream<R: Read>(mut r: R, sink: &mut impl V2Sink) -> io::Result<ScanStats> {
+pub fn read_stream<R: Read>(mut r: R, sink: &mut impl EventSink) -> io::Result<ScanStats> {
     read_stream_with_prefix(&[], &mut r, sink)
 }
 
 /// Like [`read_stream`], with bytes already taken from `r` (by format sniffing) first.
-pub fn read_stream_with_prefix<R: Read>(prefix: &[u8], r: &mut R, sink: &mut impl V2Sink) -> io::Result<ScanStats> {
+pub fn read_stream_with_prefix<R: Read>(
+    prefix: &[u8],
+    r: &mut R,
+    sink: &mut impl EventSink,
+) -> io::Result<ScanStats> {
     drive(prefix, r, sink, BUF_SIZE / 2)
 }
 
 /// The read loop: refills until at least `min_fill` bytes are buffered (or input ends),
 /// scans, and keeps what the scanner could not decide yet.
-fn drive<R: Read>(prefix: &[u8], r: &mut R, sink: &mut impl V2Sink, min_fill: usize) -> io::Result<ScanStats> {
+fn drive<R: Read>(
+    prefix: &[u8],
+    r: &mut R,
+    sink: &mut impl EventSink,
+    min_fill: usize,
+) -> io::Result<ScanStats> {
     let mut scanner = Scanner::new();
     let mut buf = vec![0u8; BUF_SIZE.max(prefix.len())];
     buf[..prefix.len()].copy_from_slice(prefix);
@@ -335,7 +393,7 @@ fn drive<R: Read>(prefix: &[u8], r: &mut R, sink: &mut impl V2Sink, min_fill: us
 }
 
 /// Reads a v2 stream held in memory.
-pub fn read_slice(data: &[u8], sink: &mut impl V2Sink) -> ScanStats {
+pub fn read_slice(data: &[u8], sink: &mut impl EventSink) -> ScanStats {
     let mut scanner = Scanner::new();
     scanner.scan(data, 0, true, sink);
     scanner.stats
@@ -352,7 +410,7 @@ mod tests {
         problems: Vec<Problem>,
     }
 
-    impl V2Sink for Collect {
+    impl EventSink for Collect {
         fn event(&mut self, ev: &Event<'_>, _offset: u64) {
             self.ids.push(ev.test_id.unwrap_or("").to_owned());
         }
@@ -366,7 +424,9 @@ mod tests {
 
     #[test]
     fn upstream_readme_example() {
-        let pkt = [0xb3, 0x29, 0x01, 0x0c, 0x03, b'f', b'o', b'o', 0x08, 0x55, 0x5f, 0x1b];
+        let pkt = [
+            0xb3, 0x29, 0x01, 0x0c, 0x03, b'f', b'o', b'o', 0x08, 0x55, 0x5f, 0x1b,
+        ];
         let mut c = Collect::default();
         let stats = read_slice(&pkt, &mut c);
         assert_eq!(c.ids, vec!["foo"]);
@@ -376,16 +436,24 @@ mod tests {
 
     #[test]
     fn every_prefix_is_incomplete_not_an_error() {
-        let pkt = [0xb3, 0x29, 0x01, 0x0c, 0x03, b'f', b'o', b'o', 0x08, 0x55, 0x5f, 0x1b];
+        let pkt = [
+            0xb3, 0x29, 0x01, 0x0c, 0x03, b'f', b'o', b'o', 0x08, 0x55, 0x5f, 0x1b,
+        ];
         for n in 1..pkt.len() {
             let mut tags = Vec::new();
-            assert_eq!(parse_packet(&pkt[..n], false, &mut tags).unwrap_err(), Reject::NeedMore, "prefix {n}");
+            assert_eq!(
+                parse_packet(&pkt[..n], false, &mut tags).unwrap_err(),
+                Reject::NeedMore,
+                "prefix {n}"
+            );
         }
     }
 
     #[test]
     fn bad_length_does_not_swallow_next_packet() {
-        let good = [0xb3, 0x29, 0x01, 0x0c, 0x03, b'f', b'o', b'o', 0x08, 0x55, 0x5f, 0x1b];
+        let good = [
+            0xb3, 0x29, 0x01, 0x0c, 0x03, b'f', b'o', b'o', 0x08, 0x55, 0x5f, 0x1b,
+        ];
         let mut bad = good;
         bad[3] = 0x3f; // declared 63 bytes: would run into the next packet
         let mut input = bad.to_vec();
@@ -409,7 +477,9 @@ mod tests {
                 Ok(n)
             }
         }
-        let good = [0xb3, 0x29, 0x01, 0x0c, 0x03, b'f', b'o', b'o', 0x08, 0x55, 0x5f, 0x1b];
+        let good = [
+            0xb3, 0x29, 0x01, 0x0c, 0x03, b'f', b'o', b'o', 0x08, 0x55, 0x5f, 0x1b,
+        ];
         let mut input = b"hello \xb3 world\n".to_vec();
         input.extend_from_slice(&good);
         input.extend_from_slice(b"tail");

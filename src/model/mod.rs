@@ -3,7 +3,7 @@
 
 mod names;
 mod records;
-mod time;
+pub mod time;
 
 pub use names::{clean_test_name, strip_detail_key};
 pub use records::{Attachment, Event, FileChunk, RecordBuilder, TestRecord};

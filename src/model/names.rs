@@ -44,9 +44,13 @@ fn split_last_group<'a>(s: &'a str, open: &str, close: char) -> Option<(&'a str,
 /// otherwise Python 2's ASCII-only `[A-Za-z0-9_]`.
 pub fn strip_detail_key(name: &str, unicode: bool) -> String {
     if unicode {
-        name.chars().filter(|&c| c == '_' || c.is_alphanumeric()).collect()
+        name.chars()
+            .filter(|&c| c == '_' || c.is_alphanumeric())
+            .collect()
     } else {
-        name.chars().filter(|&c| c == '_' || c.is_ascii_alphanumeric()).collect()
+        name.chars()
+            .filter(|&c| c == '_' || c.is_ascii_alphanumeric())
+            .collect()
     }
 }
 
@@ -80,8 +84,14 @@ mod tests {
         assert_eq!(strip_detail_key("pythonlogging:''", true), "pythonlogging");
         assert_eq!(strip_detail_key("log file: a-b.txt", true), "logfileabtxt");
         assert_eq!(strip_detail_key("traceback (i=2)", true), "tracebacki2");
-        assert_eq!(strip_detail_key("pythonlogging:'é'", true), "pythonloggingé");
-        assert_eq!(strip_detail_key("pythonlogging:'é'", false), "pythonlogging");
+        assert_eq!(
+            strip_detail_key("pythonlogging:'é'", true),
+            "pythonloggingé"
+        );
+        assert_eq!(
+            strip_detail_key("pythonlogging:'é'", false),
+            "pythonlogging"
+        );
         assert_eq!(strip_detail_key(":::", true), "");
     }
 }

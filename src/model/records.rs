@@ -105,7 +105,8 @@ impl TestRecord {
     fn apply(&mut self, ev: &Event<'_>) {
         self.stop = ev.timestamp;
         if let Some(tags) = ev.tags {
-            let same = tags.len() == self.tags.len() && tags.iter().zip(&self.tags).all(|(a, b)| *a == b);
+            let same =
+                tags.len() == self.tags.len() && tags.iter().zip(&self.tags).all(|(a, b)| *a == b);
             if !same {
                 self.tags.clear();
                 for t in tags {
@@ -203,7 +204,13 @@ impl RecordBuilder {
         record.start = ev.timestamp;
         record.apply(ev);
         self.seq += 1;
-        self.open.insert(self.key_buf.clone(), Open { seq: self.seq, record });
+        self.open.insert(
+            self.key_buf.clone(),
+            Open {
+                seq: self.seq,
+                record,
+            },
+        );
     }
 
     /// Number of records started but not completed.
@@ -253,9 +260,19 @@ mod tests {
         let mut chunk = Event::status(Status::Unknown, "t");
         chunk.route_code = Some("0");
         chunk.timestamp = ts(3);
-        chunk.file = Some(FileChunk { name: "traceback", mime: Some("text/plain"), data: b"boom", eof: false });
+        chunk.file = Some(FileChunk {
+            name: "traceback",
+            mime: Some("text/plain"),
+            data: b"boom",
+            eof: false,
+        });
         let mut chunk2 = chunk;
-        chunk2.file = Some(FileChunk { name: "traceback", mime: None, data: b"!", eof: true });
+        chunk2.file = Some(FileChunk {
+            name: "traceback",
+            mime: None,
+            data: b"!",
+            eof: true,
+        });
         let mut end_a = Event::status(Status::Fail, "t");
         end_a.route_code = Some("0");
         end_a.timestamp = ts(4);
@@ -266,7 +283,10 @@ mod tests {
         assert_eq!((recs[0].start, recs[0].stop), (ts(1), ts(4)));
         assert_eq!(recs[0].tags, vec!["worker-0"]);
         let tb = recs[0].attachment("traceback").unwrap();
-        assert_eq!((tb.data.as_slice(), tb.mime.as_deref(), tb.complete), (&b"boom!"[..], Some("text/plain"), true));
+        assert_eq!(
+            (tb.data.as_slice(), tb.mime.as_deref(), tb.complete),
+            (&b"boom!"[..], Some("text/plain"), true)
+        );
         assert_eq!(recs[1].status, Status::InProgress);
         assert_eq!(recs[1].stop, ts(2));
     }
@@ -290,7 +310,12 @@ mod tests {
     #[test]
     fn empty_chunks_do_not_create_attachments() {
         let mut e = Event::status(Status::Success, "t");
-        e.file = Some(FileChunk { name: "x", mime: Some("text/plain"), data: b"", eof: true });
+        e.file = Some(FileChunk {
+            name: "x",
+            mime: Some("text/plain"),
+            data: b"",
+            eof: true,
+        });
         assert!(collect(&[e])[0].attachments.is_empty());
     }
 }

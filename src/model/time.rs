@@ -43,7 +43,10 @@ impl Timestamp {
     /// as separator, and a missing `Z`).
     pub fn parse_v1(text: &str) -> Option<Timestamp> {
         let t = text.trim();
-        let t = t.strip_suffix('Z').or_else(|| t.strip_suffix('z')).unwrap_or(t);
+        let t = t
+            .strip_suffix('Z')
+            .or_else(|| t.strip_suffix('z'))
+            .unwrap_or(t);
         let b = t.as_bytes();
         if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') {
             return None;
@@ -64,7 +67,12 @@ impl Timestamp {
         let hour = num(&t[11..13])?;
         let minute = num(&t[14..16])?;
         let second = num(&t[17..19])?;
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
             return None;
         }
         let mut nanos: u32 = 0;
@@ -82,7 +90,10 @@ impl Timestamp {
             return None;
         }
         let days = days_from_civil(year, month as u32, day as u32);
-        Some(Timestamp::new(days * 86_400 + hour * 3600 + minute * 60 + second, nanos))
+        Some(Timestamp::new(
+            days * 86_400 + hour * 3600 + minute * 60 + second,
+            nanos,
+        ))
     }
 }
 
@@ -119,7 +130,13 @@ pub fn write_isoformat(out: &mut String, micros: i64) {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    );
     if frac != 0 {
         let _ = write!(out, ".{frac:06}");
     }
@@ -133,7 +150,12 @@ pub fn rfc3339(ts: Timestamp) -> String {
     let secs = ts.secs + carry;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    let mut s = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60);
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    );
     if nanos != 0 {
         let _ = write!(s, ".{nanos:09}");
         while s.ends_with('0') {
@@ -160,12 +182,18 @@ mod tests {
         assert_eq!(Timestamp::new(10, 2500).micros_rounded(), 10_000_002);
         assert_eq!(Timestamp::new(10, 2501).micros_rounded(), 10_000_003);
         assert_eq!(Timestamp::new(10, 999_999_999).micros_rounded(), 11_000_000);
-        assert_eq!(Timestamp::new(10, 999_999_999).micros_truncated(), 10_999_999);
+        assert_eq!(
+            Timestamp::new(10, 999_999_999).micros_truncated(),
+            10_999_999
+        );
     }
 
     #[test]
     fn isoformat_matches_python() {
-        assert_eq!(iso(1_538_102_795_626_800), "2018-09-28T02:46:35.626800+00:00");
+        assert_eq!(
+            iso(1_538_102_795_626_800),
+            "2018-09-28T02:46:35.626800+00:00"
+        );
         assert_eq!(iso(1_714_564_810_000_000), "2024-05-01T12:00:10+00:00");
         assert_eq!(iso(0), "1970-01-01T00:00:00+00:00");
         assert_eq!(iso(4_294_967_296_000_000), "2106-02-07T06:28:16+00:00");

@@ -1,0 +1,135 @@
+//! The command-line edge: clap argument types, validated settings, logging setup, and
+//! the mapping of failures to documented exit codes.
+
+pub mod inputs;
+pub mod stackviz;
+pub mod summary;
+
+use std::fmt;
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes (README "Exit codes").
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// The run has test failures (`summary`).
+    pub const FAILURES: u8 = 1;
+    /// Usage or input error.
+    pub const USAGE: u8 = 2;
+    /// Delivery failed after retries.
+    pub const DELIVERY: u8 = 3;
+}
+
+/// A failure that ends a command, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Failure {
+    pub fn input(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Failure {
+        Failure {
+            code: exit::USAGE,
+            error: error.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.error)
+    }
+}
+
+/// Prints `error: ...` and each `caused by: ...` once, to stderr.
+pub fn report(failure: &Failure) {
+    eprintln!("error: {}", failure.error);
+    let mut source = failure.error.source();
+    while let Some(s) = source {
+        eprintln!("caused by: {s}");
+        source = s.source();
+    }
+}
+
+/// Whether to draw progress bars: only on a terminal, never under CI or `--quiet`.
+pub fn show_progress(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+/// Sets up `tracing` on stderr: warnings by default, errors only with `--quiet`,
+/// debug with `-v`.
+pub fn init_logging(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .without_time()
+        .with_ansi(color)
+        .try_init();
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "resultpipe",
+    version,
+    about = "Fast, lossless results ETL for test and load-test runs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate stackviz data (the same command as `stackviz-export`).
+    Stackviz(stackviz::StackvizArgs),
+    /// Print a run summary; exit 1 when the run has failures.
+    Summary(summary::SummaryArgs),
+}
+
+/// Runs the `resultpipe` binary; returns the process exit code.
+pub fn main_resultpipe() -> u8 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Stackviz(args) => {
+            init_logging(args.quiet, args.verbose);
+            stackviz::run(args)
+        }
+        Command::Summary(args) => {
+            init_logging(args.quiet, 0);
+            summary::run(args)
+        }
+    };
+    finish(result)
+}
+
+/// Runs the `stackviz-export` binary; returns the process exit code.
+pub fn main_stackviz_export() -> u8 {
+    let args = stackviz::StackvizArgs::parse();
+    init_logging(args.quiet, args.verbose);
+    finish(stackviz::run(args))
+}
+
+fn finish(result: Result<u8, Failure>) -> u8 {
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            if let Some(io) = f.error.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                return exit::OK;
+            }
+            report(&f);
+            f.code
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Outputs. Each module writes one format.
+
+pub mod details;
+pub mod output;
+pub mod pyjson;
+pub mod stackviz;

@@ -1,0 +1,241 @@
+//! JSON exactly as Python's `json.dump` writes it with default settings: `", "` and
+//! `": "` separators, `ensure_ascii` escapes (`\uXXXX`, surrogate pairs), and floats in
+//! `repr` form. Writers append to a `Vec<u8>`; callers assemble objects.
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// 0 = copy as is; otherwise the escape letter (`u` = `\u00XX`).
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    let mut i = 0x7f;
+    while i < 256 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t
+};
+
+fn push_u16(out: &mut Vec<u8>, u: u32) {
+    out.extend_from_slice(&[
+        b'\\',
+        b'u',
+        HEX[(u >> 12 & 0xf) as usize],
+        HEX[(u >> 8 & 0xf) as usize],
+        HEX[(u >> 4 & 0xf) as usize],
+        HEX[(u & 0xf) as usize],
+    ]);
+}
+
+fn push_char(out: &mut Vec<u8>, c: u32) {
+    if c >= 0x10000 {
+        let v = c - 0x10000;
+        push_u16(out, 0xD800 | (v >> 10));
+        push_u16(out, 0xDC00 | (v & 0x3ff));
+    } else {
+        push_u16(out, c);
+    }
+}
+
+#[inline]
+fn escape_ascii(out: &mut Vec<u8>, b: u8) {
+    match ESCAPE[b as usize] {
+        b'u' => push_u16(out, u32::from(b)),
+        e => out.extend_from_slice(&[b'\\', e]),
+    }
+}
+
+/// Appends a JSON string literal of `s`.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let x = b[i];
+        if ESCAPE[x as usize] == 0 {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&b[start..i]);
+        if x < 0x80 {
+            escape_ascii(out, x);
+            i += 1;
+        } else {
+            // s is valid UTF-8: decode one character.
+            let (c, n) = decode_utf8(&b[i..]);
+            push_char(out, c);
+            i += n;
+        }
+        start = i;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+fn decode_utf8(b: &[u8]) -> (u32, usize) {
+    let x = u32::from(b[0]);
+    if x < 0xE0 {
+        ((x & 0x1f) << 6 | (u32::from(b[1]) & 0x3f), 2)
+    } else if x < 0xF0 {
+        (
+            (x & 0x0f) << 12 | (u32::from(b[1]) & 0x3f) << 6 | (u32::from(b[2]) & 0x3f),
+            3,
+        )
+    } else {
+        (
+            (x & 0x07) << 18
+                | (u32::from(b[1]) & 0x3f) << 12
+                | (u32::from(b[2]) & 0x3f) << 6
+                | (u32::from(b[3]) & 0x3f),
+            4,
+        )
+    }
+}
+
+/// Appends a JSON string literal of `bytes` decoded as ISO-8859-1.
+pub fn write_latin1(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &x) in bytes.iter().enumerate() {
+        if ESCAPE[x as usize] != 0 {
+            out.extend_from_slice(&bytes[start..i]);
+            escape_ascii(out, x);
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Appends `repr(x)` as Python writes floats: shortest round-trip digits, `1.0`,
+/// `0.352333`, `1e-06`, `1.5e+16`.
+pub fn write_float(out: &mut Vec<u8>, x: f64) {
+    out.extend_from_slice(float_repr(x).as_bytes());
+}
+
+pub fn float_repr(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    let sci = format!("{:e}", x.abs());
+    let (mant, exp) = sci
+        .split_once('e')
+        .expect("LowerExp always has an exponent");
+    let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let mut s = String::new();
+    if x.is_sign_negative() {
+        s.push('-');
+    }
+    if !(-4..16).contains(&exp) {
+        s.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        s.push('e');
+        s.push(if exp < 0 { '-' } else { '+' });
+        s.push_str(&format!("{:02}", exp.abs()));
+    } else if exp < 0 {
+        s.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            s.push('0');
+        }
+        s.push_str(&digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            s.push_str(&digits);
+            for _ in digits.len()..int_len {
+                s.push('0');
+            }
+            s.push_str(".0");
+        } else {
+            s.push_str(&digits[..int_len]);
+            s.push('.');
+            s.push_str(&digits[int_len..]);
+        }
+    }
+    s
+}
+
+/// Appends `", "` unless this is the first item (then clears the flag).
+#[inline]
+pub fn sep(out: &mut Vec<u8>, first: &mut bool) {
+    if !std::mem::take(first) {
+        out.extend_from_slice(b", ");
+    }
+}
+
+/// Appends `"key": `.
+#[inline]
+pub fn key(out: &mut Vec<u8>, k: &str) {
+    write_str(out, k);
+    out.extend_from_slice(b": ");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> String {
+        let mut v = Vec::new();
+        write_str(&mut v, x);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn strings_escape_like_python() {
+        assert_eq!(s("a\"b\\c\n\t\r\u{8}\u{c}"), r#""a\"b\\c\n\t\r\b\f""#);
+        assert_eq!(s("\u{1}\u{7f}é☃"), r#""\u0001\u007f\u00e9\u2603""#);
+        assert_eq!(s("🚀"), r#""\ud83d\ude80""#);
+        let mut v = Vec::new();
+        write_latin1(&mut v, b"caf\xe9\n");
+        assert_eq!(v, br#""caf\u00e9\n""#);
+    }
+
+    #[test]
+    fn floats_match_python_repr() {
+        let cases = [
+            (1.0, "1.0"),
+            (0.352333, "0.352333"),
+            (15.439052000000002, "15.439052000000002"),
+            (1e-06, "1e-06"),
+            (1.2e-05, "1.2e-05"),
+            (3723.5, "3723.5"),
+            (0.0001, "0.0001"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (-2.5, "-2.5"),
+            (1e16, "1e+16"),
+            (1234567890123456.0, "1234567890123456.0"),
+            (1.5e300, "1.5e+300"),
+            (5.7e-05, "5.7e-05"),
+            (100.0, "100.0"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(float_repr(x), want, "{x}");
+        }
+    }
+}

@@ -1,0 +1,657 @@
+//! stackviz data in both layouts: today's artifact layout (`config.json` with datasets
+//! and artifacts, `<P>-<i>-{raw,details,stats}.json`, byte-identical to the real tool)
+//! and the 2016 "seed" layout (`config.json` with a `tempest` list and inline stats,
+//! `tempest_<P>_<i>_{raw,tree,details}.json`).
+//!
+//! Records are written as they complete, so memory stays bounded by what is still open
+//! (plus, in the seed layout, one small tree leaf per record).
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::emit::details::{self, Note};
+use crate::emit::output::AtomicFile;
+use crate::emit::pyjson::{self, key, sep, write_str};
+use crate::model::time::write_isoformat;
+use crate::model::{Status, TestRecord, clean_test_name, strip_detail_key};
+
+/// Which stackviz layout to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// The 2016 layout the stackviz documentation describes.
+    Seed,
+    /// Today's artifact layout, which today's front-end reads.
+    Current,
+}
+
+impl Layout {
+    fn micros(self, ts: crate::model::Timestamp) -> i64 {
+        match self {
+            Layout::Seed => ts.micros_truncated(),
+            Layout::Current => ts.micros_rounded(),
+        }
+    }
+}
+
+/// A failure or skip, as the stats list it.
+#[derive(Debug, Clone)]
+struct StatEntry {
+    name: String,
+    duration: Option<f64>,
+    /// Seed layout only: traceback lines of a failure / reason of a skip.
+    seed_details: SeedDetails,
+}
+
+#[derive(Debug, Clone)]
+enum SeedDetails {
+    None,
+    Lines(Vec<String>),
+    Text(String),
+}
+
+/// Run statistics as stackviz computes them.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    count: u64,
+    start: Option<i64>,
+    end: Option<i64>,
+    /// `None` = Python's integer `0` (nothing summed yet).
+    total: Option<f64>,
+    failures: Vec<StatEntry>,
+    skips: Vec<StatEntry>,
+}
+
+fn write_opt_iso(out: &mut Vec<u8>, micros: Option<i64>) {
+    match micros {
+        Some(m) => {
+            let mut s = String::with_capacity(32);
+            write_isoformat(&mut s, m);
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn write_opt_float(out: &mut Vec<u8>, x: Option<f64>) {
+    match x {
+        Some(x) => pyjson::write_float(out, x),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+impl Stats {
+    fn write_entries(out: &mut Vec<u8>, entries: &[StatEntry], layout: Layout) {
+        out.push(b'[');
+        let mut first = true;
+        for e in entries {
+            sep(out, &mut first);
+            let mut details = Vec::new();
+            match (&e.seed_details, layout) {
+                (SeedDetails::Lines(lines), Layout::Seed) => {
+                    details.push(b'[');
+                    let mut f = true;
+                    for l in lines {
+                        sep(&mut details, &mut f);
+                        write_str(&mut details, l);
+                    }
+                    details.push(b']');
+                }
+                (SeedDetails::Text(t), Layout::Seed) => write_str(&mut details, t),
+                _ => details.extend_from_slice(b"null"),
+            }
+            let mut dur = Vec::new();
+            write_opt_float(&mut dur, e.duration);
+            let mut name = Vec::new();
+            write_str(&mut name, &e.name);
+            let fields: [(&str, &[u8]); 3] = match layout {
+                Layout::Current => [("name", &name), ("duration", &dur), ("details", &details)],
+                Layout::Seed => [("duration", &dur), ("name", &name), ("details", &details)],
+            };
+            write_object(out, &fields);
+        }
+        out.push(b']');
+    }
+
+    /// The stats object: today's `-stats.json` or the seed layout's inline `stats`.
+    pub fn to_json(&self, layout: Layout) -> Vec<u8> {
+        let mut count = Vec::new();
+        count.extend_from_slice(self.count.to_string().as_bytes());
+        let mut start = Vec::new();
+        write_opt_iso(&mut start, self.start);
+        let mut end = Vec::new();
+        write_opt_iso(&mut end, self.end);
+        let mut total = Vec::new();
+        match self.total {
+            Some(t) => pyjson::write_float(&mut total, t),
+            None => total.push(b'0'),
+        }
+        let mut failures = Vec::new();
+        Self::write_entries(&mut failures, &self.failures, layout);
+        let mut skips = Vec::new();
+        Self::write_entries(&mut skips, &self.skips, layout);
+        let mut out = Vec::new();
+        let fields: [(&str, &[u8]); 6] = match layout {
+            Layout::Current => [
+                ("count", &count),
+                ("start", &start),
+                ("end", &end),
+                ("total_duration", &total),
+                ("failures", &failures),
+                ("skips", &skips),
+            ],
+            Layout::Seed => [
+                ("count", &count),
+                ("end", &end),
+                ("skips", &skips),
+                ("total_duration", &total),
+                ("start", &start),
+                ("failures", &failures),
+            ],
+        };
+        write_object(&mut out, &fields);
+        out
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// Writes `{"k": v, ...}` from pre-serialised values.
+pub fn write_object(out: &mut Vec<u8>, fields: &[(&str, &[u8])]) {
+    out.push(b'{');
+    let mut first = true;
+    for (k, v) in fields {
+        sep(out, &mut first);
+        key(out, k);
+        out.extend_from_slice(v);
+    }
+    out.push(b'}');
+}
+
+/// details.json, streamed. A test name seen again keeps its first position and takes the
+/// later value: the first pass writes values in place and remembers where; repeated
+/// names are patched when the file is finished.
+struct DetailsWriter {
+    spool_path: PathBuf,
+    spool: BufWriter<File>,
+    written: u64,
+    spans: HashMap<String, (u64, u64)>,
+    patches: HashMap<String, Vec<u8>>,
+    first: bool,
+}
+
+impl DetailsWriter {
+    fn create(dir: &Path, name: &str) -> io::Result<DetailsWriter> {
+        let spool_path = dir.join(format!(".{name}.spool{}", std::process::id()));
+        let spool = BufWriter::with_capacity(256 << 10, File::create(&spool_path)?);
+        let mut w = DetailsWriter {
+            spool_path,
+            spool,
+            written: 0,
+            spans: HashMap::new(),
+            patches: HashMap::new(),
+            first: true,
+        };
+        w.put(b"{")?;
+        Ok(w)
+    }
+
+    fn put(&mut self, b: &[u8]) -> io::Result<()> {
+        self.written += b.len() as u64;
+        self.spool.write_all(b)
+    }
+
+    fn entry(&mut self, name: &str, value: &[u8], scratch: &mut Vec<u8>) -> io::Result<()> {
+        if self.spans.contains_key(name) {
+            self.patches.insert(name.to_owned(), value.to_vec());
+            return Ok(());
+        }
+        scratch.clear();
+        sep(scratch, &mut self.first);
+        key(scratch, name);
+        self.put(scratch)?;
+        let start = self.written;
+        self.put(value)?;
+        self.spans
+            .insert(name.to_owned(), (start, value.len() as u64));
+        Ok(())
+    }
+
+    fn finish(&mut self, dir: &Path, name: &str, gzip: bool) -> io::Result<String> {
+        self.put(b"}")?;
+        self.spool.flush()?;
+        let (spool_path, spans, patches) = (&self.spool_path, &self.spans, &self.patches);
+        if patches.is_empty() && !gzip {
+            fs::rename(spool_path, dir.join(name))?;
+            return Ok(name.to_owned());
+        }
+        let result = (|| {
+            let mut out = AtomicFile::create(dir, name, gzip)?;
+            let mut edits: Vec<(u64, u64, &[u8])> = patches
+                .iter()
+                .map(|(k, v)| (spans[k].0, spans[k].1, v.as_slice()))
+                .collect();
+            edits.sort_by_key(|e| e.0);
+            let mut input = BufReader::with_capacity(256 << 10, File::open(spool_path)?);
+            let mut pos = 0u64;
+            for (start, len, value) in edits {
+                io::copy(&mut (&mut input).take(start - pos), &mut out)?;
+                io::copy(&mut (&mut input).take(len), &mut io::sink())?;
+                out.write_all(value)?;
+                pos = start + len;
+            }
+            io::copy(&mut input, &mut out)?;
+            let n = out.file_name();
+            out.commit()?;
+            Ok(n)
+        })();
+        result
+    }
+}
+
+/// One leaf of the seed layout's tree (details are always empty there).
+struct Leaf {
+    name_full: String,
+    status: Status,
+    tags: Vec<String>,
+    duration: Option<f64>,
+    start: Option<i64>,
+    stop: Option<i64>,
+}
+
+#[derive(Default)]
+struct Node {
+    name: Option<String>,
+    children: Option<Vec<Node>>,
+    leaf: Option<usize>,
+}
+
+/// Counts of attachments not exported as the text they claim to be.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DetailNotes {
+    pub binary: u64,
+    pub undecodable: u64,
+    pub unknown_charset: u64,
+    pub untimed_records: u64,
+}
+
+/// The files of one dataset (one input, or one repository run).
+#[derive(Debug, Clone)]
+pub struct DatasetFiles {
+    pub raw: String,
+    pub details: String,
+    /// Current layout: the stats file. Seed layout: the tree file.
+    pub third: String,
+    /// Seed layout: the stats object that goes inline into config.json.
+    pub inline_stats: Option<Vec<u8>>,
+    pub notes: DetailNotes,
+    pub stats: Stats,
+}
+
+/// Writes one dataset's data files as records arrive.
+pub struct DatasetWriter {
+    layout: Layout,
+    dir: PathBuf,
+    gzip: bool,
+    names: [String; 3],
+    raw: AtomicFile,
+    raw_first: bool,
+    details: Option<DetailsWriter>,
+    stats: Stats,
+    leaves: Vec<Leaf>,
+    notes: DetailNotes,
+    buf: Vec<u8>,
+    inner: Vec<u8>,
+    scratch: Vec<u8>,
+    error: Option<io::Error>,
+}
+
+impl DatasetWriter {
+    /// Starts the files of dataset `index` of provider `provider`.
+    pub fn create(
+        dir: &Path,
+        layout: Layout,
+        provider: &str,
+        index: usize,
+        gzip: bool,
+    ) -> io::Result<DatasetWriter> {
+        let names = match layout {
+            Layout::Current => {
+                ["raw", "details", "stats"].map(|kind| format!("{provider}-{index}-{kind}.json"))
+            }
+            Layout::Seed => ["raw", "details", "tree"]
+                .map(|kind| format!("tempest_{provider}_{index}_{kind}.json")),
+        };
+        let mut raw = AtomicFile::create(dir, &names[0], gzip)?;
+        raw.write_all(b"[")?;
+        let details = DetailsWriter::create(dir, &names[1])?;
+        Ok(DatasetWriter {
+            layout,
+            dir: dir.to_path_buf(),
+            gzip,
+            names,
+            raw,
+            raw_first: true,
+            details: Some(details),
+            stats: Stats::default(),
+            leaves: Vec::new(),
+            notes: DetailNotes::default(),
+            buf: Vec::with_capacity(64 << 10),
+            inner: Vec::with_capacity(64 << 10),
+            scratch: Vec::new(),
+            error: None,
+        })
+    }
+
+    /// Adds one record. A write error is kept and returned by `finish`.
+    pub fn record(&mut self, rec: TestRecord) {
+        if self.error.is_none()
+            && let Err(e) = self.write_record(rec)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn write_record(&mut self, rec: TestRecord) -> io::Result<()> {
+        let layout = self.layout;
+        let name = clean_test_name(&rec.id).into_owned();
+        let start = rec.start.map(|t| layout.micros(t));
+        let stop = rec.stop.map(|t| layout.micros(t));
+        let duration = match (start, stop) {
+            (Some(a), Some(b)) => Some((b - a) as f64 / 1e6),
+            _ => None,
+        };
+        if duration.is_none() {
+            self.notes.untimed_records += 1;
+        }
+
+        // raw.json entry
+        let buf = &mut self.buf;
+        buf.clear();
+        sep(buf, &mut self.raw_first);
+        let mut tags = Vec::new();
+        tags.push(b'[');
+        let mut f = true;
+        for t in &rec.tags {
+            sep(&mut tags, &mut f);
+            write_str(&mut tags, t);
+        }
+        tags.push(b']');
+        let mut ts = Vec::with_capacity(80);
+        ts.push(b'[');
+        write_opt_iso(&mut ts, start);
+        ts.extend_from_slice(b", ");
+        write_opt_iso(&mut ts, stop);
+        ts.push(b']');
+        let mut dur = Vec::new();
+        write_opt_float(&mut dur, duration);
+        let mut name_json = Vec::with_capacity(name.len() + 2);
+        write_str(&mut name_json, &name);
+        let status = format!("\"{}\"", rec.status.as_str());
+        let fields: [(&str, &[u8]); 6] = match layout {
+            Layout::Current => [
+                ("name", &name_json),
+                ("status", status.as_bytes()),
+                ("tags", &tags),
+                ("timestamps", &ts),
+                ("duration", &dur),
+                ("details", b"{}"),
+            ],
+            Layout::Seed => [
+                ("status", status.as_bytes()),
+                ("name", &name_json),
+                ("tags", &tags),
+                ("details", b"{}"),
+                ("duration", &dur),
+                ("timestamps", &ts),
+            ],
+        };
+        write_object(buf, &fields);
+        self.raw.write_all(buf)?;
+
+        // details.json entry: stripped keys, first position; last value (current) or
+        // first value (seed) on a collision.
+        let inner = &mut self.inner;
+        inner.clear();
+        let mut keys: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+        let mut values = Vec::new();
+        for att in &rec.attachments {
+            let start_at = values.len();
+            let (empty, note) = details::write_value(&mut values, att);
+            match note {
+                Some(Note::Binary) => self.notes.binary += 1,
+                Some(Note::Undecodable) => self.notes.undecodable += 1,
+                Some(Note::UnknownCharset) => self.notes.unknown_charset += 1,
+                None => {}
+            }
+            if empty {
+                continue;
+            }
+            let k = strip_detail_key(&att.name, layout == Layout::Current);
+            let range = start_at..values.len();
+            match keys.iter_mut().find(|(existing, _)| *existing == k) {
+                Some(slot) if layout == Layout::Current => slot.1 = range,
+                Some(_) => {}
+                None => keys.push((k, range)),
+            }
+        }
+        inner.push(b'{');
+        let mut f = true;
+        for (k, range) in &keys {
+            sep(inner, &mut f);
+            key(inner, k);
+            inner.extend_from_slice(&values[range.clone()]);
+        }
+        inner.push(b'}');
+        if let Some(d) = self.details.as_mut() {
+            d.entry(&name, inner, &mut self.scratch)?;
+        }
+
+        // stats
+        let st = &mut self.stats;
+        st.count += 1;
+        if let Some(s) = start {
+            st.start = Some(st.start.map_or(s, |m| m.min(s)));
+        }
+        if let Some(e) = stop {
+            st.end = Some(st.end.map_or(e, |m| m.max(e)));
+        }
+        if let Some(d) = duration {
+            st.total = Some(st.total.unwrap_or(0.0) + d);
+        }
+        match rec.status {
+            Status::Fail => {
+                let seed_details = match rec
+                    .attachments
+                    .iter()
+                    .find(|a| strip_detail_key(&a.name, false) == "traceback")
+                {
+                    Some(a) if layout == Layout::Seed => {
+                        let text = details::text(a);
+                        let lines: Vec<&str> = text.trim().split('\n').collect();
+                        let last = lines.last().copied().unwrap_or("");
+                        if lines.len() >= 2 && last.contains("Details") {
+                            SeedDetails::Lines(vec![
+                                lines[lines.len() - 2].to_owned(),
+                                last.to_owned(),
+                            ])
+                        } else {
+                            SeedDetails::Lines(vec![last.to_owned()])
+                        }
+                    }
+                    _ => SeedDetails::None,
+                };
+                st.failures.push(StatEntry {
+                    name: name.clone(),
+                    duration,
+                    seed_details,
+                });
+            }
+            Status::Skip => {
+                let seed_details = match rec.attachments.iter().find(|a| a.name == "reason") {
+                    Some(a) if layout == Layout::Seed => SeedDetails::Text(details::text(a)),
+                    _ => SeedDetails::None,
+                };
+                st.skips.push(StatEntry {
+                    name: name.clone(),
+                    duration,
+                    seed_details,
+                });
+            }
+            _ => {}
+        }
+
+        if layout == Layout::Seed {
+            self.leaves.push(Leaf {
+                name_full: name,
+                status: rec.status,
+                tags: rec.tags,
+                duration,
+                start,
+                stop,
+            });
+        }
+        Ok(())
+    }
+
+    /// Completes every file and returns their names and the stats.
+    pub fn finish(mut self) -> io::Result<DatasetFiles> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.raw.write_all(b"]")?;
+        let raw_name = self.raw.file_name();
+        let DatasetWriter {
+            layout,
+            dir,
+            gzip,
+            names,
+            raw,
+            mut details,
+            stats,
+            leaves,
+            notes,
+            ..
+        } = self;
+        raw.commit()?;
+        let details_name = details
+            .take()
+            .expect("present until finish")
+            .finish(&dir, &names[1], gzip)?;
+        let stats_json = stats.to_json(layout);
+        let (third, inline_stats) = match layout {
+            Layout::Current => (
+                super::output::write_file(&dir, &names[2], gzip, &stats_json)?,
+                None,
+            ),
+            Layout::Seed => {
+                let tree = build_tree(&leaves);
+                (
+                    super::output::write_file(&dir, &names[2], gzip, &tree)?,
+                    Some(stats_json),
+                )
+            }
+        };
+        Ok(DatasetFiles {
+            raw: raw_name,
+            details: details_name,
+            third,
+            inline_stats,
+            notes,
+            stats,
+        })
+    }
+}
+
+impl Drop for DetailsWriter {
+    fn drop(&mut self) {
+        // After a successful finish the spool was renamed or copied; this is a no-op then.
+        let _ = fs::remove_file(&self.spool_path);
+    }
+}
+
+/// The seed layout's tree: names split on `.`, the first segment naming the root.
+fn build_tree(leaves: &[Leaf]) -> Vec<u8> {
+    let mut root = Node::default();
+    for (i, leaf) in leaves.iter().enumerate() {
+        let mut parts = leaf.name_full.split('.');
+        let first = parts.next().unwrap_or("");
+        root.name = Some(first.to_owned());
+        let mut node = &mut root;
+        let mut last = first;
+        for part in parts {
+            last = part;
+            let children = node.children.get_or_insert_with(Vec::new);
+            let idx = match children
+                .iter()
+                .position(|c| c.name.as_deref() == Some(part))
+            {
+                Some(idx) => idx,
+                None => {
+                    children.push(Node {
+                        name: Some(part.to_owned()),
+                        ..Node::default()
+                    });
+                    children.len() - 1
+                }
+            };
+            node = &mut children[idx];
+        }
+        node.leaf = Some(i);
+        node.name = Some(last.to_owned());
+    }
+    let mut out = Vec::new();
+    write_node(&mut out, &root, leaves);
+    out
+}
+
+fn write_node(out: &mut Vec<u8>, node: &Node, leaves: &[Leaf]) {
+    out.push(b'{');
+    let mut first = true;
+    if let Some(i) = node.leaf {
+        let l = &leaves[i];
+        sep(out, &mut first);
+        key(out, "status");
+        out.extend_from_slice(format!("\"{}\"", l.status.as_str()).as_bytes());
+    }
+    if let Some(name) = &node.name {
+        sep(out, &mut first);
+        key(out, "name");
+        write_str(out, name);
+    }
+    if let Some(i) = node.leaf {
+        let l = &leaves[i];
+        out.extend_from_slice(b", \"tags\": [");
+        let mut f = true;
+        for t in &l.tags {
+            sep(out, &mut f);
+            write_str(out, t);
+        }
+        out.extend_from_slice(b"], \"name_full\": ");
+        write_str(out, &l.name_full);
+        out.extend_from_slice(b", \"details\": {}, \"duration\": ");
+        write_opt_float(out, l.duration);
+        out.extend_from_slice(b", \"timestamps\": [");
+        write_opt_iso(out, l.start);
+        out.extend_from_slice(b", ");
+        write_opt_iso(out, l.stop);
+        out.push(b']');
+    }
+    if let Some(children) = &node.children {
+        sep(out, &mut first);
+        key(out, "children");
+        out.push(b'[');
+        let mut f = true;
+        for c in children {
+            sep(out, &mut f);
+            write_node(out, c, leaves);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
