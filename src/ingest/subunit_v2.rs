@@ -264,10 +264,13 @@ impl Scanner {
                 Err(Reject::NeedMore) => break p,
                 Err(Reject::Invalid { reason, declared }) => {
                     let offset = base + p as u64;
-                    let prev = if p > 0 {
+                    // Right after a packet (or at the start) a candidate cannot be text.
+                    let prev = if p > text_start {
                         Some(buf[p - 1])
-                    } else {
+                    } else if p == 0 {
                         self.prev_byte
+                    } else {
+                        None
                     };
                     let looks_like_packet = buf.get(p + 1).is_none_or(|f| f >> 4 == 2);
                     let in_text = prev.is_some_and(|b| b >= 0x80);
