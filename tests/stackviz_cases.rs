@@ -36,8 +36,10 @@ impl Run {
         serde_json::from_slice(&self.read(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
     fn files(&self) -> Vec<String> {
-        let mut v: Vec<String> =
-            fs::read_dir(self.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = fs::read_dir(self.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -47,7 +49,9 @@ fn read_maybe_gz(p: &Path) -> Vec<u8> {
     let data = fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     if p.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&data[..]).read_to_end(&mut out).unwrap();
+        flate2::read::GzDecoder::new(&data[..])
+            .read_to_end(&mut out)
+            .unwrap();
         out
     } else {
         data
@@ -59,9 +63,16 @@ fn run(cwd: &Path, args: &[&str], stdin: Option<&Path>, env: &[(String, String)]
     let target = out.path().join("out");
     let mut cmd = Command::new(bin());
     for a in args {
-        cmd.arg(if *a == "OUT" { target.as_os_str() } else { a.as_ref() });
+        cmd.arg(if *a == "OUT" {
+            target.as_os_str()
+        } else {
+            a.as_ref()
+        });
     }
-    cmd.current_dir(cwd).env_remove("ZUUL_PROJECT").env_remove("JOB_NAME").env("CI", "true");
+    cmd.current_dir(cwd)
+        .env_remove("ZUUL_PROJECT")
+        .env_remove("JOB_NAME")
+        .env("CI", "true");
     for k in ["ZUUL_CHANGE", "ZUUL_PATCHSET", "ZUUL_PIPELINE"] {
         cmd.env_remove(k);
     }
@@ -123,16 +134,29 @@ fn load_cases(dir: &str) -> Vec<Value> {
 fn case_env(case: &Value) -> Vec<(String, String)> {
     case["env"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn run_case(dir: &str, case: &Value, extra: &[&str]) -> Run {
     let cdir = testdata().join(dir).join(case["case"].as_str().unwrap());
     let mut args: Vec<&str> = extra.to_vec();
-    args.extend(case["argv"].as_array().unwrap()[1..].iter().map(|a| a.as_str().unwrap()));
+    args.extend(
+        case["argv"].as_array().unwrap()[1..]
+            .iter()
+            .map(|a| a.as_str().unwrap()),
+    );
     let stdin = case["stdin"].as_str().map(|s| cdir.join(s));
-    run(&cdir.join(case["cwd"].as_str().unwrap()), &args, stdin.as_deref(), &case_env(case))
+    run(
+        &cdir.join(case["cwd"].as_str().unwrap()),
+        &args,
+        stdin.as_deref(),
+        &case_env(case),
+    )
 }
 
 fn is_deliberate_difference(case: &Value) -> bool {
@@ -161,7 +185,10 @@ fn compare_files(dir: &str, case: &Value, run: &Run, bytes: bool) -> Vec<String>
             problems.push(format!("{name} differs (bytes)"));
             continue;
         }
-        let (g, w): (Value, Value) = (serde_json::from_slice(&got).unwrap(), serde_json::from_slice(&want).unwrap());
+        let (g, w): (Value, Value) = (
+            serde_json::from_slice(&got).unwrap(),
+            serde_json::from_slice(&want).unwrap(),
+        );
         if norm(g) != norm(w) {
             problems.push(format!("{name} differs (data)"));
         } else if bytes && got.len() != want.len() {
@@ -178,7 +205,11 @@ fn golden(dir: &str, extra: &[&str], bytes: bool) {
         if case["expected_rc"] != 0 || is_deliberate_difference(&case) {
             continue;
         }
-        let name = format!("{}/{}", case["case"].as_str().unwrap(), case["variant"].as_str().unwrap());
+        let name = format!(
+            "{}/{}",
+            case["case"].as_str().unwrap(),
+            case["variant"].as_str().unwrap()
+        );
         let r = run_case(dir, &case, extra);
         let mut problems = Vec::new();
         if r.rc != 0 {
@@ -192,7 +223,9 @@ fn golden(dir: &str, extra: &[&str], bytes: bool) {
         };
         // Current layout: exact. Seed layout: the old tool's provider order followed
         // Python 2 hashing; ours follows the arguments, so compare the lines as a set.
-        if (bytes && r.stdout != want_stdout) || (!bytes && sorted(&r.stdout) != sorted(want_stdout)) {
+        if (bytes && r.stdout != want_stdout)
+            || (!bytes && sorted(&r.stdout) != sorted(want_stdout))
+        {
             problems.push(format!("stdout {:?} != {:?}", r.stdout, want_stdout));
         }
         problems.extend(compare_files(dir, &case, &r, bytes));
@@ -202,7 +235,12 @@ fn golden(dir: &str, extra: &[&str], bytes: bool) {
             failed.push(format!("{name}: {}", problems.join("; ")));
         }
     }
-    assert!(failed.is_empty(), "{} failed:\n{}", failed.len(), failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "{} failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
     assert!(passed >= 10, "only {passed} cases ran");
 }
 
@@ -219,13 +257,16 @@ fn seed_layout_reproduces_the_2016_tool_as_data() {
 #[test]
 fn gzip_works_in_the_current_layout_and_config_names_the_encoding() {
     for case in load_cases("stackviz") {
-        if case["expected_rc"] != 0 || is_deliberate_difference(&case) || case["stdin"].is_string() {
+        if case["expected_rc"] != 0 || is_deliberate_difference(&case) || case["stdin"].is_string()
+        {
             continue;
         }
         let r = run_case("stackviz", &case, &["--layout", "current", "-z"]);
         assert_eq!(r.rc, 0, "{}", r.stderr);
         let config = r.json("config.json");
-        let cdir = testdata().join("stackviz").join(case["case"].as_str().unwrap());
+        let cdir = testdata()
+            .join("stackviz")
+            .join(case["case"].as_str().unwrap());
         let exp_dir = cdir.join(case["expected_dir"].as_str().unwrap());
         for art in config["datasets"][0]["artifacts"].as_array().unwrap() {
             assert_eq!(art["content_encoding"], "gzip");
@@ -235,11 +276,21 @@ fn gzip_works_in_the_current_layout_and_config_names_the_encoding() {
             let want = fs::read(exp_dir.join(path.trim_end_matches(".gz"))).unwrap();
             if got != want {
                 // only a multi-tag list may differ, in order only
-                let (g, w): (Value, Value) = (serde_json::from_slice(&got).unwrap(), serde_json::from_slice(&want).unwrap());
-                assert!(norm(g) == norm(w) && got.len() == want.len(), "{path} differs");
+                let (g, w): (Value, Value) = (
+                    serde_json::from_slice(&got).unwrap(),
+                    serde_json::from_slice(&want).unwrap(),
+                );
+                assert!(
+                    norm(g) == norm(w) && got.len() == want.len(),
+                    "{path} differs"
+                );
             }
         }
-        assert!(!r.files().iter().any(|f| f.starts_with('.')), "temp files left: {:?}", r.files());
+        assert!(
+            !r.files().iter().any(|f| f.starts_with('.')),
+            "temp files left: {:?}",
+            r.files()
+        );
     }
 }
 
@@ -250,23 +301,39 @@ fn where_the_real_tool_crashed_ours_exports_every_record() {
             if case["expected_rc"] == 0 {
                 continue;
             }
-            let name = format!("{dir} {}/{}", case["case"].as_str().unwrap(), case["variant"].as_str().unwrap());
+            let name = format!(
+                "{dir} {}/{}",
+                case["case"].as_str().unwrap(),
+                case["variant"].as_str().unwrap()
+            );
             let r = run_case(dir, &case, &["--layout", layout]);
             assert_eq!(r.rc, 0, "{name}: {}", r.stderr);
             let config = r.json("config.json");
             assert!(config.is_object(), "{name}");
-            assert!(!r.files().iter().any(|f| f.starts_with('.')), "{name}: temp files left: {:?}", r.files());
+            assert!(
+                !r.files().iter().any(|f| f.starts_with('.')),
+                "{name}: temp files left: {:?}",
+                r.files()
+            );
         }
     }
 }
 
 fn current_raw(r: &Run, stem: &str) -> Vec<Value> {
-    r.json(&format!("{stem}-0-raw.json")).as_array().unwrap().clone()
+    r.json(&format!("{stem}-0-raw.json"))
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn errors_case(file: &str) -> Run {
     let cdir = testdata().join("stackviz/errors");
-    run(&cdir, &["--layout", "current", "-f", &format!("input/{file}"), "OUT"], None, &[])
+    run(
+        &cdir,
+        &["--layout", "current", "-f", &format!("input/{file}"), "OUT"],
+        None,
+        &[],
+    )
 }
 
 #[test]
@@ -274,25 +341,46 @@ fn missing_timestamps_are_null_not_a_crash() {
     let r = errors_case("err_no_timestamps.subunit");
     let raw = current_raw(&r, "err_no_timestamps.subunit");
     assert!(!raw.is_empty());
-    assert!(raw.iter().all(|rec| rec["timestamps"] == serde_json::json!([null, null]) && rec["duration"].is_null()));
-    assert!(r.stderr.contains("lack a start or end timestamp"), "{}", r.stderr);
+    assert!(raw.iter().all(
+        |rec| rec["timestamps"] == serde_json::json!([null, null]) && rec["duration"].is_null()
+    ));
+    assert!(
+        r.stderr.contains("lack a start or end timestamp"),
+        "{}",
+        r.stderr
+    );
     let stats = r.json("err_no_timestamps.subunit-0-stats.json");
     assert_eq!(stats["count"].as_u64().unwrap(), raw.len() as u64);
 }
 
 #[test]
 fn binary_and_mimeless_attachments_are_kept_as_data_uris() {
-    for (file, mime) in [("err_binary_attachment.subunit", "image/png"), ("err_no_mime_attachment.subunit", "application/octet-stream")] {
+    for (file, mime) in [
+        ("err_binary_attachment.subunit", "image/png"),
+        ("err_no_mime_attachment.subunit", "application/octet-stream"),
+    ] {
         let r = errors_case(file);
         let details = r.json(&format!("{file}-0-details.json"));
-        let values: Vec<&str> =
-            details.as_object().unwrap().values().flat_map(|d| d.as_object().unwrap().values()).filter_map(|v| v.as_str()).collect();
+        let values: Vec<&str> = details
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|d| d.as_object().unwrap().values())
+            .filter_map(|v| v.as_str())
+            .collect();
         let prefix = format!("data:{mime};base64,");
-        assert!(values.iter().any(|v| v.starts_with(&prefix)), "{file}: {values:?}");
+        assert!(
+            values.iter().any(|v| v.starts_with(&prefix)),
+            "{file}: {values:?}"
+        );
         assert!(r.stderr.contains("not text"), "{}", r.stderr);
         // the raw records the real tool wrote before crashing are reproduced too
         let want: Value = serde_json::from_slice(
-            &fs::read(testdata().join(format!("stackviz/errors/expected_err_{}/{file}-0-raw.json", &file[4..file.len() - 8]))).unwrap(),
+            &fs::read(testdata().join(format!(
+                "stackviz/errors/expected_err_{}/{file}-0-raw.json",
+                &file[4..file.len() - 8]
+            )))
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(norm(r.json(&format!("{file}-0-raw.json"))), norm(want));
@@ -310,7 +398,10 @@ fn bad_crc_keeps_every_other_packet_and_reports_the_offset() {
     assert_eq!(raw[0]["name"], "err.Ok.test_ok");
     // the corrupt packet's 26 bytes are kept, not dropped
     let input = fs::read(testdata().join("stackviz/errors/input/err_bad_crc.subunit")).unwrap();
-    assert_eq!(r.read("err_bad_crc.subunit-0-passthrough.txt"), &input[66..]);
+    assert_eq!(
+        r.read("err_bad_crc.subunit-0-passthrough.txt"),
+        &input[66..]
+    );
 }
 
 #[test]
@@ -318,7 +409,11 @@ fn v1_text_input_is_read_as_v1() {
     let r = errors_case("err_subunit_v1.subunit");
     let raw = current_raw(&r, "err_subunit_v1.subunit");
     assert!(!raw.is_empty());
-    assert!(r.files().iter().all(|f| !f.contains("passthrough")), "{:?}", r.files());
+    assert!(
+        r.files().iter().all(|f| !f.contains("passthrough")),
+        "{:?}",
+        r.files()
+    );
 }
 
 #[test]
@@ -326,7 +421,8 @@ fn non_subunit_bytes_are_kept_in_a_passthrough_file() {
     let r = errors_case("err_non_subunit_prefix.subunit");
     let kept = r.read("err_non_subunit_prefix.subunit-0-passthrough.txt");
     assert!(!kept.is_empty());
-    let input = fs::read(testdata().join("stackviz/errors/input/err_non_subunit_prefix.subunit")).unwrap();
+    let input =
+        fs::read(testdata().join("stackviz/errors/input/err_non_subunit_prefix.subunit")).unwrap();
     assert!(input.starts_with(&kept[..kept.len().min(10)]));
     assert!(!current_raw(&r, "err_non_subunit_prefix.subunit").is_empty());
 }
@@ -334,28 +430,88 @@ fn non_subunit_bytes_are_kept_in_a_passthrough_file() {
 #[test]
 fn missing_file_warns_and_strict_makes_it_an_error() {
     let cdir = testdata().join("stackviz/multi_input");
-    let r = run(&cdir, &["--layout", "current", "-f", "input/nope.subunit", "-f", "input/tempest.subunit", "OUT"], None, &[]);
+    let r = run(
+        &cdir,
+        &[
+            "--layout",
+            "current",
+            "-f",
+            "input/nope.subunit",
+            "-f",
+            "input/tempest.subunit",
+            "OUT",
+        ],
+        None,
+        &[],
+    );
     assert_eq!(r.rc, 0);
     assert!(r.stderr.contains("input/nope.subunit"), "{}", r.stderr);
     assert!(r.path().join("tempest.subunit-0-raw.json").exists());
-    let r = run(&cdir, &["--strict", "-f", "input/nope.subunit", "-f", "input/tempest.subunit", "OUT"], None, &[]);
+    let r = run(
+        &cdir,
+        &[
+            "--strict",
+            "-f",
+            "input/nope.subunit",
+            "-f",
+            "input/tempest.subunit",
+            "OUT",
+        ],
+        None,
+        &[],
+    );
     assert_eq!(r.rc, 2);
-    assert!(r.stderr.contains("error: input file input/nope.subunit does not exist"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("error: input file input/nope.subunit does not exist"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn same_basename_twice_keeps_both_inputs() {
     let cdir = testdata().join("stackviz/multi_input");
-    let r = run(&cdir, &["--layout", "current", "-f", "input/tempest.subunit", "-f", "input/dup/tempest.subunit", "OUT"], None, &[]);
+    let r = run(
+        &cdir,
+        &[
+            "--layout",
+            "current",
+            "-f",
+            "input/tempest.subunit",
+            "-f",
+            "input/dup/tempest.subunit",
+            "OUT",
+        ],
+        None,
+        &[],
+    );
     assert_eq!(r.rc, 0, "{}", r.stderr);
-    let want_first = fs::read(testdata().join("stackviz/tempest_fixture/expected/tempest.subunit-0-raw.json")).unwrap();
-    let want_second = fs::read(cdir.join("expected_dup_basename/tempest.subunit-0-raw.json")).unwrap();
+    let want_first =
+        fs::read(testdata().join("stackviz/tempest_fixture/expected/tempest.subunit-0-raw.json"))
+            .unwrap();
+    let want_second =
+        fs::read(cdir.join("expected_dup_basename/tempest.subunit-0-raw.json")).unwrap();
     assert_eq!(r.read("tempest.subunit-0-raw.json"), want_first);
     assert_eq!(r.read("tempest.subunit_2-0-raw.json"), want_second);
     let config = r.json("config.json");
-    let names: Vec<&str> =
-        config["datasets"][0]["artifacts"].as_array().unwrap().iter().map(|a| a["artifact_name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["tempest.subunit", "tempest.subunit", "tempest.subunit", "tempest.subunit_2", "tempest.subunit_2", "tempest.subunit_2"]);
+    let names: Vec<&str> = config["datasets"][0]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["artifact_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "tempest.subunit",
+            "tempest.subunit",
+            "tempest.subunit",
+            "tempest.subunit_2",
+            "tempest.subunit_2",
+            "tempest.subunit_2"
+        ]
+    );
     assert!(r.stderr.contains("same name"), "{}", r.stderr);
 }
 
@@ -364,20 +520,44 @@ fn repository_exports_the_latest_run_once_and_every_run_with_all_runs() {
     let cdir = testdata().join("stackviz/repository");
     let expected = cdir.join("expected");
     // current layout, `-r .`: the real tool wrote the latest run twice (.-0 and .-1).
-    let r = run(&cdir.join("input"), &["--layout", "current", "-r", ".", "OUT"], None, &[]);
+    let r = run(
+        &cdir.join("input"),
+        &["--layout", "current", "-r", ".", "OUT"],
+        None,
+        &[],
+    );
     assert_eq!(r.rc, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "Exporting Tempest provider: Repository: . (1)\n");
     for kind in ["raw", "details", "stats"] {
-        assert_eq!(r.read(&format!(".-0-{kind}.json")), fs::read(expected.join(format!(".-0-{kind}.json"))).unwrap());
+        assert_eq!(
+            r.read(&format!(".-0-{kind}.json")),
+            fs::read(expected.join(format!(".-0-{kind}.json"))).unwrap()
+        );
     }
     assert!(!r.path().join(".-1-raw.json").exists());
     // a multi-character path works (the real tool iterated its characters)
-    let r = run(&cdir, &["--layout", "current", "-r", "input", "OUT"], None, &[]);
-    assert_eq!(r.read("input-0-raw.json"), fs::read(expected.join(".-0-raw.json")).unwrap());
+    let r = run(
+        &cdir,
+        &["--layout", "current", "-r", "input", "OUT"],
+        None,
+        &[],
+    );
+    assert_eq!(
+        r.read("input-0-raw.json"),
+        fs::read(expected.join(".-0-raw.json")).unwrap()
+    );
     // --all-runs: run 0 then the latest run
-    let r = run(&cdir.join("input"), &["--layout", "current", "--all-runs", "-r", ".", "OUT"], None, &[]);
+    let r = run(
+        &cdir.join("input"),
+        &["--layout", "current", "--all-runs", "-r", ".", "OUT"],
+        None,
+        &[],
+    );
     assert_eq!(r.stdout, "Exporting Tempest provider: Repository: . (2)\n");
-    assert_eq!(r.read(".-1-raw.json"), fs::read(expected.join(".-1-raw.json")).unwrap());
+    assert_eq!(
+        r.read(".-1-raw.json"),
+        fs::read(expected.join(".-1-raw.json")).unwrap()
+    );
     let run0 = r.json(".-0-raw.json");
     assert_ne!(run0, r.json(".-1-raw.json"));
     assert!(!run0.as_array().unwrap().is_empty());
@@ -386,15 +566,26 @@ fn repository_exports_the_latest_run_once_and_every_run_with_all_runs() {
     let sdir = testdata().join("stackviz-seed/repository");
     let r = run(&sdir, &["-r", "input", "OUT"], None, &[]);
     assert_eq!(r.rc, 0, "{}", r.stderr);
-    let want = |f: &str| norm(serde_json::from_slice(&fs::read(sdir.join("expected_named_path").join(f)).unwrap()).unwrap());
+    let want = |f: &str| {
+        norm(
+            serde_json::from_slice(&fs::read(sdir.join("expected_named_path").join(f)).unwrap())
+                .unwrap(),
+        )
+    };
     for kind in ["raw", "details", "tree"] {
-        assert_eq!(norm(r.json(&format!("tempest_repo_input_0_{kind}.json"))), want(&format!("tempest_repo_input_1_{kind}.json")));
+        assert_eq!(
+            norm(r.json(&format!("tempest_repo_input_0_{kind}.json"))),
+            want(&format!("tempest_repo_input_1_{kind}.json"))
+        );
     }
     let config = r.json("config.json");
     let entries = config["tempest"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["name"], "Repository: input");
-    assert_eq!(norm(entries[0]["stats"].clone()), norm(want("config.json")["tempest"][0]["stats"].clone()));
+    assert_eq!(
+        norm(entries[0]["stats"].clone()),
+        norm(want("config.json")["tempest"][0]["stats"].clone())
+    );
 }
 
 #[test]
@@ -403,14 +594,30 @@ fn interrupted_export_leaves_no_config() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("file");
     fs::write(&file, "x").unwrap();
-    let r = run(dir.path(), &["-f", "nothing", file.to_str().unwrap()], None, &[]);
+    let r = run(
+        dir.path(),
+        &["-f", "nothing", file.to_str().unwrap()],
+        None,
+        &[],
+    );
     assert_eq!(r.rc, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("cannot create output directory"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot create output directory"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn check_counts_match_cases() {
     // Guard against an empty testdata copy.
-    let counts: BTreeMap<&str, usize> = [("stackviz", load_cases("stackviz").len()), ("stackviz-seed", load_cases("stackviz-seed").len())].into();
-    assert!(counts["stackviz"] >= 29 && counts["stackviz-seed"] >= 30, "{counts:?}");
+    let counts: BTreeMap<&str, usize> = [
+        ("stackviz", load_cases("stackviz").len()),
+        ("stackviz-seed", load_cases("stackviz-seed").len()),
+    ]
+    .into();
+    assert!(
+        counts["stackviz"] >= 29 && counts["stackviz-seed"] >= 30,
+        "{counts:?}"
+    );
 }

@@ -11,7 +11,9 @@ use resultpipe::model::{Event, Problem, TestRecord};
 use serde_json::{Value, json};
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/subunit").join(case)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/subunit")
+        .join(case)
 }
 
 #[derive(Default)]
@@ -104,24 +106,44 @@ fn assert_superset(case: &str, extra_ids: &[&str]) -> Events {
     let got = ours(case);
     let mut it = got.events.iter();
     for w in &want {
-        assert!(it.any(|g| g == w), "{case}: python's event {w} not found (in order) in ours");
+        assert!(
+            it.any(|g| g == w),
+            "{case}: python's event {w} not found (in order) in ours"
+        );
     }
     let extra: Vec<&Value> = got.events.iter().filter(|g| !want.contains(g)).collect();
     let extra_names: Vec<&str> = extra.iter().filter_map(|e| e["test_id"].as_str()).collect();
-    assert_eq!(extra_names, extra_ids, "{case}: events we recover beyond python");
+    assert_eq!(
+        extra_names, extra_ids,
+        "{case}: events we recover beyond python"
+    );
     got
 }
 
 #[test]
 fn valid_streams_decode_exactly_as_python() {
-    for case in ["empty", "statuses", "attachments", "route-codes", "lenient-fields", "v1-converted", "interleaved"] {
+    for case in [
+        "empty",
+        "statuses",
+        "attachments",
+        "route-codes",
+        "lenient-fields",
+        "v1-converted",
+        "interleaved",
+    ] {
         let got = ours(case);
         let want = python_events(case);
         assert_eq!(got.events.len(), want.len(), "{case}");
         for (g, w) in got.events.iter().zip(&want) {
             assert_eq!(g, w, "{case}");
         }
-        assert!(got.problems.iter().all(|p| p.severity == resultpipe::model::Severity::Warning), "{case}: {:?}", got.problems);
+        assert!(
+            got.problems
+                .iter()
+                .all(|p| p.severity == resultpipe::model::Severity::Warning),
+            "{case}: {:?}",
+            got.problems
+        );
     }
 }
 
@@ -136,7 +158,10 @@ fn interleaved_text_is_kept_byte_for_byte() {
         .flat_map(|e| match e.get("file_text") {
             Some(t) => t.as_str().unwrap().as_bytes().to_vec(),
             None => (0..e["file_hex"].as_str().unwrap().len() / 2)
-                .map(|i| u8::from_str_radix(&e["file_hex"].as_str().unwrap()[2 * i..2 * i + 2], 16).unwrap())
+                .map(|i| {
+                    u8::from_str_radix(&e["file_hex"].as_str().unwrap()[2 * i..2 * i + 2], 16)
+                        .unwrap()
+                })
                 .collect(),
         })
         .collect();
@@ -153,10 +178,17 @@ fn corrupt_packets_never_cost_a_valid_one() {
     // python swallows this packet as text after a dangling UTF-8 lead byte
     assert_superset("dangling-utf8-lead", &["pkg.T.swallowed"]);
     // python crashes on a zero length; we recover what follows
-    assert_superset("ref-crash-short-length", &["pkg.T.after_1", "pkg.T.after_2"]);
+    assert_superset(
+        "ref-crash-short-length",
+        &["pkg.T.after_1", "pkg.T.after_2"],
+    );
     let t = assert_superset("truncated", &[]);
     assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
-    assert!(t.problems[0].to_string().contains("offset"), "{}", t.problems[0]);
+    assert!(
+        t.problems[0].to_string().contains("offset"),
+        "{}",
+        t.problems[0]
+    );
     assert_superset("ref-crash-no-details", &[]);
     assert_superset("ref-crash-bad-utf8-traceback", &[]);
 }
@@ -173,7 +205,13 @@ fn bad_crc_problems_name_their_offsets() {
 
 fn records(path: &Path, format: Format) -> Vec<TestRecord> {
     let mut out = Vec::new();
-    ingest::read_records(fs::File::open(path).unwrap(), format, &mut |r| out.push(r), &mut |_| {}).unwrap();
+    ingest::read_records(
+        fs::File::open(path).unwrap(),
+        format,
+        &mut |r| out.push(r),
+        &mut |_| {},
+    )
+    .unwrap();
     out
 }
 
@@ -181,8 +219,16 @@ fn records(path: &Path, format: Format) -> Vec<TestRecord> {
 fn comparable(r: &TestRecord) -> Value {
     let mut tags = r.tags.clone();
     tags.sort();
-    let mut atts: Vec<(String, String)> =
-        r.attachments.iter().map(|a| (a.name.clone(), String::from_utf8_lossy(&a.data).into_owned())).collect();
+    let mut atts: Vec<(String, String)> = r
+        .attachments
+        .iter()
+        .map(|a| {
+            (
+                a.name.clone(),
+                String::from_utf8_lossy(&a.data).into_owned(),
+            )
+        })
+        .collect();
     atts.sort();
     json!({
         "id": r.id, "status": r.status.as_str(), "tags": tags,
@@ -194,10 +240,26 @@ fn comparable(r: &TestRecord) -> Value {
 #[test]
 fn v1_run_files_read_like_the_real_tools_convert_them() {
     let cases = [
-        ("real-markdown-stestr/dot-stestr/2", "real-markdown-stestr/repo-run2-as-v2/stream.subunit", 970),
-        ("real-markdown-stestr/dot-stestr/3", "real-markdown-stestr/repo-last-as-v2/stream.subunit", 88),
-        ("real-fixtures-testr/dot-testrepository/0", "real-fixtures-testr/repo-run0-as-v2/stream.subunit", 142),
-        ("real-fixtures-testr/dot-testrepository/1", "real-fixtures-testr/repo-last-as-v2/stream.subunit", 3),
+        (
+            "real-markdown-stestr/dot-stestr/2",
+            "real-markdown-stestr/repo-run2-as-v2/stream.subunit",
+            970,
+        ),
+        (
+            "real-markdown-stestr/dot-stestr/3",
+            "real-markdown-stestr/repo-last-as-v2/stream.subunit",
+            88,
+        ),
+        (
+            "real-fixtures-testr/dot-testrepository/0",
+            "real-fixtures-testr/repo-run0-as-v2/stream.subunit",
+            142,
+        ),
+        (
+            "real-fixtures-testr/dot-testrepository/1",
+            "real-fixtures-testr/repo-last-as-v2/stream.subunit",
+            3,
+        ),
     ];
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/subunit");
     for (v1, v2, n) in cases {
@@ -213,10 +275,22 @@ fn v1_run_files_read_like_the_real_tools_convert_them() {
 
 #[test]
 fn live_multiplexed_stream_groups_by_route_code() {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/subunit/real-markdown-stestr/live-run2/stream.subunit");
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/subunit/real-markdown-stestr/live-run2/stream.subunit");
     let recs = records(&base, Format::Auto);
-    let run: Vec<&TestRecord> = recs.iter().filter(|r| r.status != resultpipe::model::Status::Exists).collect();
+    let run: Vec<&TestRecord> = recs
+        .iter()
+        .filter(|r| r.status != resultpipe::model::Status::Exists)
+        .collect();
     assert_eq!(run.len(), 970);
-    assert!(run.iter().all(|r| r.route_code.is_some() && r.tags.iter().any(|t| t.starts_with("worker-"))));
-    assert_eq!(run.iter().filter(|r| r.status == resultpipe::model::Status::Skip).count(), 65);
+    assert!(
+        run.iter()
+            .all(|r| r.route_code.is_some() && r.tags.iter().any(|t| t.starts_with("worker-")))
+    );
+    assert_eq!(
+        run.iter()
+            .filter(|r| r.status == resultpipe::model::Status::Skip)
+            .count(),
+        65
+    );
 }

@@ -56,6 +56,36 @@ fn escape_ascii(out: &mut Vec<u8>, b: u8) {
     }
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// True when any of the 8 bytes needs escaping: `< 0x20`, `"`, `\\`, `0x7f` or non-ASCII.
+#[inline(always)]
+fn word_needs_escape(w: u64) -> bool {
+    let ctl = w.wrapping_sub(LO * 0x20) & !w;
+    let q = w ^ (LO * u64::from(b'"'));
+    let q = q.wrapping_sub(LO) & !q;
+    let bs = w ^ (LO * u64::from(b'\\'));
+    let bs = bs.wrapping_sub(LO) & !bs;
+    let del = w ^ (LO * 0x7f);
+    let del = del.wrapping_sub(LO) & !del;
+    (ctl | q | bs | del | w) & HI != 0
+}
+
+/// Index of the first position at or after `i` whose 8-byte word may need escaping
+/// (or where fewer than 8 bytes remain).
+#[inline(always)]
+fn skip_clean(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        if word_needs_escape(w) {
+            break;
+        }
+        i += 8;
+    }
+    i
+}
+
 /// Appends a JSON string literal of `s`.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
@@ -64,22 +94,26 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let mut start = 0;
     let mut i = 0;
     while i < b.len() {
-        let x = b[i];
-        if ESCAPE[x as usize] == 0 {
-            i += 1;
-            continue;
+        i = skip_clean(b, i);
+        let end = (i + 8).min(b.len());
+        while i < end {
+            let x = b[i];
+            if ESCAPE[x as usize] == 0 {
+                i += 1;
+                continue;
+            }
+            out.extend_from_slice(&b[start..i]);
+            if x < 0x80 {
+                escape_ascii(out, x);
+                i += 1;
+            } else {
+                // s is valid UTF-8: decode one character.
+                let (c, n) = decode_utf8(&b[i..]);
+                push_char(out, c);
+                i += n;
+            }
+            start = i;
         }
-        out.extend_from_slice(&b[start..i]);
-        if x < 0x80 {
-            escape_ascii(out, x);
-            i += 1;
-        } else {
-            // s is valid UTF-8: decode one character.
-            let (c, n) = decode_utf8(&b[i..]);
-            push_char(out, c);
-            i += n;
-        }
-        start = i;
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');
@@ -110,11 +144,18 @@ pub fn write_latin1(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &x) in bytes.iter().enumerate() {
-        if ESCAPE[x as usize] != 0 {
-            out.extend_from_slice(&bytes[start..i]);
-            escape_ascii(out, x);
-            start = i + 1;
+    let mut i = 0;
+    while i < bytes.len() {
+        i = skip_clean(bytes, i);
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let x = bytes[i];
+            if ESCAPE[x as usize] != 0 {
+                out.extend_from_slice(&bytes[start..i]);
+                escape_ascii(out, x);
+                start = i + 1;
+            }
+            i += 1;
         }
     }
     out.extend_from_slice(&bytes[start..]);
@@ -210,6 +251,8 @@ mod tests {
         assert_eq!(s("a\"b\\c\n\t\r\u{8}\u{c}"), r#""a\"b\\c\n\t\r\b\f""#);
         assert_eq!(s("\u{1}\u{7f}é☃"), r#""\u0001\u007f\u00e9\u2603""#);
         assert_eq!(s("🚀"), r#""\ud83d\ude80""#);
+        let long = "0123456789abcdef\"0123456789é01234567\u{1f}";
+        assert_eq!(s(long), r#""0123456789abcdef\"0123456789\u00e901234567\u001f""#);
         let mut v = Vec::new();
         write_latin1(&mut v, b"caf\xe9\n");
         assert_eq!(v, br#""caf\u00e9\n""#);

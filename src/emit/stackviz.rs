@@ -161,6 +161,30 @@ impl Stats {
     }
 }
 
+fn push_status(buf: &mut Vec<u8>, status: &str) {
+    buf.extend_from_slice(b", \"status\": \"");
+    buf.extend_from_slice(status.as_bytes());
+    buf.push(b'"');
+}
+
+fn push_tags(buf: &mut Vec<u8>, tags: &[String]) {
+    buf.extend_from_slice(b", \"tags\": [");
+    let mut f = true;
+    for t in tags {
+        sep(buf, &mut f);
+        write_str(buf, t);
+    }
+    buf.push(b']');
+}
+
+fn push_timestamps(buf: &mut Vec<u8>, start: Option<i64>, stop: Option<i64>) {
+    buf.extend_from_slice(b", \"timestamps\": [");
+    write_opt_iso(buf, start);
+    buf.extend_from_slice(b", ");
+    write_opt_iso(buf, stop);
+    buf.push(b']');
+}
+
 /// Writes `{"k": v, ...}` from pre-serialised values.
 pub fn write_object(out: &mut Vec<u8>, fields: &[(&str, &[u8])]) {
     out.push(b'{');
@@ -180,8 +204,8 @@ struct DetailsWriter {
     spool_path: PathBuf,
     spool: BufWriter<File>,
     written: u64,
-    spans: HashMap<String, (u64, u64)>,
-    patches: HashMap<String, Vec<u8>>,
+    spans: HashMap<String, (u64, u64), foldhash::fast::RandomState>,
+    patches: HashMap<String, Vec<u8>, foldhash::fast::RandomState>,
     first: bool,
 }
 
@@ -193,8 +217,8 @@ impl DetailsWriter {
             spool_path,
             spool,
             written: 0,
-            spans: HashMap::new(),
-            patches: HashMap::new(),
+            spans: HashMap::default(),
+            patches: HashMap::default(),
             first: true,
         };
         w.put(b"{")?;
@@ -307,6 +331,8 @@ pub struct DatasetWriter {
     notes: DetailNotes,
     buf: Vec<u8>,
     inner: Vec<u8>,
+    values: Vec<u8>,
+    keys: Vec<(String, std::ops::Range<usize>)>,
     scratch: Vec<u8>,
     error: Option<io::Error>,
 }
@@ -343,6 +369,8 @@ impl DatasetWriter {
             notes: DetailNotes::default(),
             buf: Vec::with_capacity(64 << 10),
             inner: Vec::with_capacity(64 << 10),
+            values: Vec::with_capacity(64 << 10),
+            keys: Vec::new(),
             scratch: Vec::new(),
             error: None,
         })
@@ -374,55 +402,43 @@ impl DatasetWriter {
         let buf = &mut self.buf;
         buf.clear();
         sep(buf, &mut self.raw_first);
-        let mut tags = Vec::new();
-        tags.push(b'[');
-        let mut f = true;
-        for t in &rec.tags {
-            sep(&mut tags, &mut f);
-            write_str(&mut tags, t);
+        let status = rec.status.as_str();
+        match layout {
+            Layout::Current => {
+                buf.extend_from_slice(b"{\"name\": ");
+                write_str(buf, &name);
+                push_status(buf, status);
+                push_tags(buf, &rec.tags);
+                push_timestamps(buf, start, stop);
+                buf.extend_from_slice(b", \"duration\": ");
+                write_opt_float(buf, duration);
+                buf.extend_from_slice(b", \"details\": {}}");
+            }
+            Layout::Seed => {
+                buf.extend_from_slice(b"{\"status\": \"");
+                buf.extend_from_slice(status.as_bytes());
+                buf.extend_from_slice(b"\", \"name\": ");
+                write_str(buf, &name);
+                push_tags(buf, &rec.tags);
+                buf.extend_from_slice(b", \"details\": {}, \"duration\": ");
+                write_opt_float(buf, duration);
+                push_timestamps(buf, start, stop);
+                buf.push(b'}');
+            }
         }
-        tags.push(b']');
-        let mut ts = Vec::with_capacity(80);
-        ts.push(b'[');
-        write_opt_iso(&mut ts, start);
-        ts.extend_from_slice(b", ");
-        write_opt_iso(&mut ts, stop);
-        ts.push(b']');
-        let mut dur = Vec::new();
-        write_opt_float(&mut dur, duration);
-        let mut name_json = Vec::with_capacity(name.len() + 2);
-        write_str(&mut name_json, &name);
-        let status = format!("\"{}\"", rec.status.as_str());
-        let fields: [(&str, &[u8]); 6] = match layout {
-            Layout::Current => [
-                ("name", &name_json),
-                ("status", status.as_bytes()),
-                ("tags", &tags),
-                ("timestamps", &ts),
-                ("duration", &dur),
-                ("details", b"{}"),
-            ],
-            Layout::Seed => [
-                ("status", status.as_bytes()),
-                ("name", &name_json),
-                ("tags", &tags),
-                ("details", b"{}"),
-                ("duration", &dur),
-                ("timestamps", &ts),
-            ],
-        };
-        write_object(buf, &fields);
         self.raw.write_all(buf)?;
 
         // details.json entry: stripped keys, first position; last value (current) or
         // first value (seed) on a collision.
         let inner = &mut self.inner;
         inner.clear();
-        let mut keys: Vec<(String, std::ops::Range<usize>)> = Vec::new();
-        let mut values = Vec::new();
+        let keys = &mut self.keys;
+        keys.clear();
+        let values = &mut self.values;
+        values.clear();
         for att in &rec.attachments {
             let start_at = values.len();
-            let (empty, note) = details::write_value(&mut values, att);
+            let (empty, note) = details::write_value(values, att);
             match note {
                 Some(Note::Binary) => self.notes.binary += 1,
                 Some(Note::Undecodable) => self.notes.undecodable += 1,
@@ -442,7 +458,7 @@ impl DatasetWriter {
         }
         inner.push(b'{');
         let mut f = true;
-        for (k, range) in &keys {
+        for (k, range) in keys.iter() {
             sep(inner, &mut f);
             key(inner, k);
             inner.extend_from_slice(&values[range.clone()]);

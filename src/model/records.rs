@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 use super::{Status, Timestamp};
 
 /// One file chunk carried by an event.
@@ -153,7 +155,7 @@ struct Open {
 /// they were started.
 #[derive(Default)]
 pub struct RecordBuilder {
-    open: HashMap<String, Open>,
+    open: FastMap<String, Open>,
     key_buf: String,
     seq: u64,
     completed: u64,
