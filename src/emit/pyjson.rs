@@ -119,6 +119,51 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Appends a JSON string literal of `bytes`, which should be UTF-8. Validates while
+/// escaping (one pass); on invalid UTF-8 leaves `out` as it was and returns false.
+pub fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    let mark = out.len();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        i = skip_clean(bytes, i);
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let x = bytes[i];
+            if ESCAPE[x as usize] == 0 {
+                i += 1;
+                continue;
+            }
+            out.extend_from_slice(&bytes[start..i]);
+            if x < 0x80 {
+                escape_ascii(out, x);
+                i += 1;
+            } else {
+                let n = match x {
+                    0xC2..=0xDF => 2,
+                    0xE0..=0xEF => 3,
+                    0xF0..=0xF4 => 4,
+                    _ => 0,
+                };
+                let valid = n > 0 && bytes.get(i..i + n).is_some_and(|c| std::str::from_utf8(c).is_ok());
+                if !valid {
+                    out.truncate(mark);
+                    return false;
+                }
+                let (c, _) = decode_utf8(&bytes[i..]);
+                push_char(out, c);
+                i += n;
+            }
+            start = i;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+    true
+}
+
 fn decode_utf8(b: &[u8]) -> (u32, usize) {
     let x = u32::from(b[0]);
     if x < 0xE0 {
@@ -253,6 +298,14 @@ mod tests {
         assert_eq!(s("🚀"), r#""\ud83d\ude80""#);
         let long = "0123456789abcdef\"0123456789é01234567\u{1f}";
         assert_eq!(s(long), r#""0123456789abcdef\"0123456789\u00e901234567\u001f""#);
+        let mut v = Vec::new();
+        assert!(write_utf8(&mut v, "é\"🚀".as_bytes()));
+        assert_eq!(v, br#""\u00e9\"\ud83d\ude80""#);
+        for bad in [&b"ab\xff"[..], b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf", b"0123456789\xe9"] {
+            let mut v = b"keep".to_vec();
+            assert!(!write_utf8(&mut v, bad), "{bad:?}");
+            assert_eq!(v, b"keep");
+        }
         let mut v = Vec::new();
         write_latin1(&mut v, b"caf\xe9\n");
         assert_eq!(v, br#""caf\u00e9\n""#);

@@ -26,7 +26,11 @@ pub fn clean_test_name(id: &str) -> Cow<'_, str> {
 fn split_last_group<'a>(s: &'a str, open: &str, close: char) -> Option<(&'a str, &'a str)> {
     let inner = s.strip_suffix(close)?;
     let mut end = inner.len();
-    while let Some(i) = inner[..end].rfind(open) {
+    let rfind = |h: &str| match open.as_bytes() {
+        [one] => h.rfind(char::from(*one)),
+        _ => h.rfind(open),
+    };
+    while let Some(i) = rfind(&inner[..end]) {
         let g2 = &inner[i + open.len()..];
         if i >= 1 && !g2.is_empty() {
             return Some((&inner[..i], g2));
@@ -43,6 +47,9 @@ fn split_last_group<'a>(s: &'a str, open: &str, close: char) -> Option<(&'a str,
 /// `unicode` selects Python 3 semantics (any letter or digit is a word character);
 /// otherwise Python 2's ASCII-only `[A-Za-z0-9_]`.
 pub fn strip_detail_key(name: &str, unicode: bool) -> String {
+    if name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric()) {
+        return name.to_owned();
+    }
     if unicode {
         name.chars()
             .filter(|&c| c == '_' || c.is_alphanumeric())
@@ -68,6 +75,7 @@ mod tests {
             ("test_z (a.Both)[smoke]", "test_z (a.Both)"),
             ("a.B.test_s(scen)", "a.B.test_s(scen)"),
             ("a[]", "a[]"),
+            ("a (b)(c)", "b)(c.a"),
             ("x[y][]", "x"),
             ("x[a[]]", "x[a"),
             ("a.b[c]\n", "a.b"),

@@ -122,23 +122,44 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+fn push_digits(out: &mut String, v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut v = v;
+    let mut i = buf.len();
+    while v > 0 || buf.len() - i < width {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+}
+
 /// Appends Python's `datetime.isoformat()` of a UTC instant given in microseconds:
 /// `2018-09-28T02:46:35.626800+00:00`, without the fraction when it is zero.
 pub fn write_isoformat(out: &mut String, micros: i64) {
     let secs = micros.div_euclid(1_000_000);
-    let frac = micros.rem_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000) as u64;
     let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u64;
     let (y, m, d) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
+    if (0..=9999).contains(&y) {
+        push_digits(out, y as u64, 4);
+    } else {
+        let _ = write!(out, "{y:04}");
+    }
+    out.push('-');
+    push_digits(out, u64::from(m), 2);
+    out.push('-');
+    push_digits(out, u64::from(d), 2);
+    out.push('T');
+    push_digits(out, sod / 3600, 2);
+    out.push(':');
+    push_digits(out, sod / 60 % 60, 2);
+    out.push(':');
+    push_digits(out, sod % 60, 2);
     if frac != 0 {
-        let _ = write!(out, ".{frac:06}");
+        out.push('.');
+        push_digits(out, frac, 6);
     }
     out.push_str("+00:00");
 }
