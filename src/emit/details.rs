@@ -73,12 +73,22 @@ pub fn write_value(out: &mut Vec<u8>, att: &Attachment) -> (bool, Option<Note>) 
         }
         kind => {
             if pyjson::write_utf8(out, &att.data) {
-                (false, matches!(kind, Charset::Unknown).then_some(Note::UnknownCharset))
+                (
+                    false,
+                    matches!(kind, Charset::Unknown).then_some(Note::UnknownCharset),
+                )
             } else {
                 pyjson::write_str(out, &String::from_utf8_lossy(&att.data));
-                (false, Some(if matches!(kind, Charset::Unknown) { Note::UnknownCharset } else { Note::Undecodable }))
+                (
+                    false,
+                    Some(if matches!(kind, Charset::Unknown) {
+                        Note::UnknownCharset
+                    } else {
+                        Note::Undecodable
+                    }),
+                )
             }
-        },
+        }
     }
 }
 

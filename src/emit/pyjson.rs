@@ -147,7 +147,10 @@ pub fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
                     0xF0..=0xF4 => 4,
                     _ => 0,
                 };
-                let valid = n > 0 && bytes.get(i..i + n).is_some_and(|c| std::str::from_utf8(c).is_ok());
+                let valid = n > 0
+                    && bytes
+                        .get(i..i + n)
+                        .is_some_and(|c| std::str::from_utf8(c).is_ok());
                 if !valid {
                     out.truncate(mark);
                     return false;
@@ -297,11 +300,20 @@ mod tests {
         assert_eq!(s("\u{1}\u{7f}é☃"), r#""\u0001\u007f\u00e9\u2603""#);
         assert_eq!(s("🚀"), r#""\ud83d\ude80""#);
         let long = "0123456789abcdef\"0123456789é01234567\u{1f}";
-        assert_eq!(s(long), r#""0123456789abcdef\"0123456789\u00e901234567\u001f""#);
+        assert_eq!(
+            s(long),
+            r#""0123456789abcdef\"0123456789\u00e901234567\u001f""#
+        );
         let mut v = Vec::new();
         assert!(write_utf8(&mut v, "é\"🚀".as_bytes()));
         assert_eq!(v, br#""\u00e9\"\ud83d\ude80""#);
-        for bad in [&b"ab\xff"[..], b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf", b"0123456789\xe9"] {
+        for bad in [
+            &b"ab\xff"[..],
+            b"\xc3",
+            b"\xed\xa0\x80",
+            b"\xc0\xaf",
+            b"0123456789\xe9",
+        ] {
             let mut v = b"keep".to_vec();
             assert!(!write_utf8(&mut v, bad), "{bad:?}");
             assert_eq!(v, b"keep");

@@ -282,17 +282,62 @@ impl DetailsWriter {
 struct Leaf {
     name_full: String,
     status: Status,
-    tags: Vec<String>,
-    duration: Option<f64>,
-    start: Option<i64>,
-    stop: Option<i64>,
+    /// The leaf's fields after `name`, already in JSON: `, "tags": [...], "name_full":
+    /// ..., "details": {}, "duration": ..., "timestamps": [...]`.
+    fields: Box<[u8]>,
 }
 
 #[derive(Default)]
 struct Node {
     name: Option<String>,
     children: Option<Vec<Node>>,
+    /// Child positions by name, built once a node has many children.
+    index: Option<HashMap<Box<str>, usize, foldhash::fast::RandomState>>,
     leaf: Option<usize>,
+}
+
+/// Children before a node gets a name index (a linear scan is faster below this).
+const INDEX_AFTER: usize = 4;
+
+impl Node {
+    /// The first child named `part`, created at the end if there is none.
+    fn child(&mut self, part: &str) -> &mut Node {
+        let children = self.children.get_or_insert_with(Vec::new);
+        let found = match &self.index {
+            Some(index) => index.get(part).copied(),
+            None => children
+                .iter()
+                .position(|c| c.name.as_deref() == Some(part)),
+        };
+        let idx = match found {
+            Some(idx) => idx,
+            None => {
+                children.push(Node {
+                    name: Some(part.to_owned()),
+                    ..Node::default()
+                });
+                let idx = children.len() - 1;
+                match &mut self.index {
+                    Some(index) => {
+                        index.insert(part.into(), idx);
+                    }
+                    None if children.len() > INDEX_AFTER => {
+                        let mut index = HashMap::default();
+                        for (i, c) in children.iter().enumerate() {
+                            // first child of a name wins, as in a linear scan
+                            index
+                                .entry(c.name.clone().unwrap_or_default().into_boxed_str())
+                                .or_insert(i);
+                        }
+                        self.index = Some(index);
+                    }
+                    None => {}
+                }
+                idx
+            }
+        };
+        &mut children[idx]
+    }
 }
 
 /// Counts of attachments not exported as the text they claim to be.
@@ -523,13 +568,18 @@ impl DatasetWriter {
         }
 
         if layout == Layout::Seed {
+            let f = &mut self.scratch;
+            f.clear();
+            push_tags(f, &rec.tags);
+            f.extend_from_slice(b", \"name_full\": ");
+            write_str(f, &name);
+            f.extend_from_slice(b", \"details\": {}, \"duration\": ");
+            write_opt_float(f, duration);
+            push_timestamps(f, start, stop);
             self.leaves.push(Leaf {
                 name_full: name,
                 status: rec.status,
-                tags: rec.tags,
-                duration,
-                start,
-                stop,
+                fields: f.as_slice().into(),
             });
         }
         Ok(())
@@ -567,10 +617,11 @@ impl DatasetWriter {
             ),
             Layout::Seed => {
                 let tree = build_tree(&leaves);
-                (
-                    super::output::write_file(&dir, &names[2], gzip, &tree)?,
-                    Some(stats_json),
-                )
+                let mut f = AtomicFile::create(&dir, &names[2], gzip)?;
+                write_tree(&mut f, &tree, &leaves)?;
+                let name = f.file_name();
+                f.commit()?;
+                (name, Some(stats_json))
             }
         };
         Ok(DatasetFiles {
@@ -592,7 +643,7 @@ impl Drop for DetailsWriter {
 }
 
 /// The seed layout's tree: names split on `.`, the first segment naming the root.
-fn build_tree(leaves: &[Leaf]) -> Vec<u8> {
+fn build_tree(leaves: &[Leaf]) -> Node {
     let mut root = Node::default();
     for (i, leaf) in leaves.iter().enumerate() {
         let mut parts = leaf.name_full.split('.');
@@ -602,31 +653,31 @@ fn build_tree(leaves: &[Leaf]) -> Vec<u8> {
         let mut last = first;
         for part in parts {
             last = part;
-            let children = node.children.get_or_insert_with(Vec::new);
-            let idx = match children
-                .iter()
-                .position(|c| c.name.as_deref() == Some(part))
-            {
-                Some(idx) => idx,
-                None => {
-                    children.push(Node {
-                        name: Some(part.to_owned()),
-                        ..Node::default()
-                    });
-                    children.len() - 1
-                }
-            };
-            node = &mut children[idx];
+            node = node.child(part);
         }
         node.leaf = Some(i);
         node.name = Some(last.to_owned());
     }
-    let mut out = Vec::new();
-    write_node(&mut out, &root, leaves);
-    out
+    root
 }
 
-fn write_node(out: &mut Vec<u8>, node: &Node, leaves: &[Leaf]) {
+/// Writes the tree depth first, flushing the buffer to `w` as it fills.
+fn write_tree(w: &mut impl Write, root: &Node, leaves: &[Leaf]) -> io::Result<()> {
+    let mut out = Vec::with_capacity(1 << 20);
+    write_node(w, &mut out, root, leaves)?;
+    w.write_all(&out)
+}
+
+fn write_node(
+    w: &mut impl Write,
+    out: &mut Vec<u8>,
+    node: &Node,
+    leaves: &[Leaf],
+) -> io::Result<()> {
+    if out.len() > 512 << 10 {
+        w.write_all(out)?;
+        out.clear();
+    }
     out.push(b'{');
     let mut first = true;
     if let Some(i) = node.leaf {
@@ -642,21 +693,7 @@ fn write_node(out: &mut Vec<u8>, node: &Node, leaves: &[Leaf]) {
     }
     if let Some(i) = node.leaf {
         let l = &leaves[i];
-        out.extend_from_slice(b", \"tags\": [");
-        let mut f = true;
-        for t in &l.tags {
-            sep(out, &mut f);
-            write_str(out, t);
-        }
-        out.extend_from_slice(b"], \"name_full\": ");
-        write_str(out, &l.name_full);
-        out.extend_from_slice(b", \"details\": {}, \"duration\": ");
-        write_opt_float(out, l.duration);
-        out.extend_from_slice(b", \"timestamps\": [");
-        write_opt_iso(out, l.start);
-        out.extend_from_slice(b", ");
-        write_opt_iso(out, l.stop);
-        out.push(b']');
+        out.extend_from_slice(&l.fields);
     }
     if let Some(children) = &node.children {
         sep(out, &mut first);
@@ -665,9 +702,10 @@ fn write_node(out: &mut Vec<u8>, node: &Node, leaves: &[Leaf]) {
         let mut f = true;
         for c in children {
             sep(out, &mut f);
-            write_node(out, c, leaves);
+            write_node(w, out, c, leaves)?;
         }
         out.push(b']');
     }
     out.push(b'}');
+    Ok(())
 }
