@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: generates the issue's 100k-test stream (≈154 MB) once, runs the
+# release binaries over it and prints wall time, MB/s, tests/s and peak RSS.
+# Needs python3 with python-subunit (installed with pip if missing) and
+# ../shared/tools/gen_subunit.py. Usage: scripts/bench.sh [runs per command, default 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+data=bench-data
+gen=../shared/tools/gen_subunit.py
+mkdir -p "$data"
+input=$data/big.subunit
+if [ ! -s "$input" ]; then
+  python3 -c 'import subunit' 2>/dev/null || pip install --quiet python-subunit
+  echo "generating $input ..."
+  python3 "$gen" -n 100000 -w 8 --log-bytes 1024 -o "$input"
+fi
+tests=100000
+bytes=$(stat -c %s "$input")
+cargo build --release --quiet
+bin=target/release
+
+measure() { # name, command...
+  local name=$1; shift
+  local best_wall="" best_rss=""
+  for _ in $(seq "$runs"); do
+    rm -rf "$data/out"; sync
+    /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" >/dev/null 2>"$data/stderr.txt" || true
+    read -r wall rss < <(tail -n 1 "$data/time.txt")
+    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
+  done
+  awk -v n="$name" -v w="$best_wall" -v r="$best_rss" -v b="$bytes" -v t="$tests" 'BEGIN{
+    printf "%-34s %6.2f s  %8.1f MB/s  %9.0f tests/s  peak RSS %6.1f MiB\n", n, w, b/1e6/w, t/w, r/1024 }'
+}
+
+echo "input: $input ($(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}'), $tests tests); best of $runs runs"
+measure "stackviz-export --layout current" $bin/stackviz-export --layout current -f "$input" "$data/out"
+measure "stackviz-export (seed layout)" $bin/stackviz-export -f "$input" "$data/out"
+measure "stackviz-export --layout current -z" $bin/stackviz-export --layout current -z -f "$input" "$data/out"
+measure "stackviz-export -z (seed layout)" $bin/stackviz-export -z -f "$input" "$data/out"
+measure "stackviz-export -i (stdin, current)" sh -c "$bin/stackviz-export --layout current -i $data/out < $input"
+measure "resultpipe summary" $bin/resultpipe summary "$input"
+rm -rf "$data/out" "$data/time.txt" "$data/stderr.txt"
