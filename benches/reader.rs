@@ -41,7 +41,14 @@ fn packet(out: &mut Vec<u8>, status: u16, id: &[u8], secs: u32, file: Option<(&[
         body.extend_from_slice(data);
     }
     let base = 3 + body.len() + 4;
-    let total = base + if base <= 62 { 1 } else if base <= 16_381 { 2 } else { 3 };
+    let total = base
+        + if base <= 62 {
+            1
+        } else if base <= 16_381 {
+            2
+        } else {
+            3
+        };
     let start = out.len();
     out.push(0xB3);
     out.extend_from_slice(&flags.to_be_bytes());
@@ -55,9 +62,18 @@ fn stream(tests: usize) -> Vec<u8> {
     let log = vec![b'x'; 1024];
     let mut out = Vec::new();
     for i in 0..tests {
-        let id = format!("tempest.api.compute.test_servers_{}.ServersTestJSON.test_create_{i}[id-{i:08x},smoke]", i % 97);
+        let id = format!(
+            "tempest.api.compute.test_servers_{}.ServersTestJSON.test_create_{i}[id-{i:08x},smoke]",
+            i % 97
+        );
         packet(&mut out, 2, id.as_bytes(), 1_700_000_000 + i as u32, None);
-        packet(&mut out, 0, id.as_bytes(), 1_700_000_000 + i as u32, Some((b"pythonlogging:''", &log)));
+        packet(
+            &mut out,
+            0,
+            id.as_bytes(),
+            1_700_000_000 + i as u32,
+            Some((b"pythonlogging:''", &log)),
+        );
         packet(&mut out, 3, id.as_bytes(), 1_700_000_001 + i as u32, None);
     }
     out
@@ -96,8 +112,13 @@ fn bench(c: &mut Criterion) {
     g.bench_function("records", |b| {
         b.iter(|| {
             let mut n = 0u64;
-            ingest::read_records(black_box(&data[..]), Format::V2, &mut |r| n += r.attachments.len() as u64, &mut |_| {})
-                .unwrap();
+            ingest::read_records(
+                black_box(&data[..]),
+                Format::V2,
+                &mut |r| n += r.attachments.len() as u64,
+                &mut |_| {},
+            )
+            .unwrap();
             black_box(n)
         })
     });

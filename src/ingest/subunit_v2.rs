@@ -496,4 +496,145 @@ mod tests {
         assert_eq!(a.ids.len(), 2);
         assert_eq!(a.text, b"hello \xb3 world\ntail");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const REAL: &[u8] = include_bytes!(
+            "../../testdata/stackviz/own_stestr_2workers/input/testrepository.subunit"
+        );
+
+        /// (offset, length) of every packet a clean read finds.
+        fn packets(data: &[u8]) -> Vec<(usize, usize)> {
+            #[derive(Default)]
+            struct Spans(Vec<u64>);
+            impl EventSink for Spans {
+                fn event(&mut self, _ev: &Event<'_>, offset: u64) {
+                    self.0.push(offset);
+                }
+                fn passthrough(&mut self, _bytes: &[u8], _offset: u64) {}
+                fn problem(&mut self, _problem: Problem) {}
+            }
+            let mut s = Spans::default();
+            read_slice(data, &mut s);
+            s.0.iter()
+                .map(|&o| {
+                    let o = o as usize;
+                    let len = parse_packet(&data[o..], true, &mut Vec::new())
+                        .map(|p| p.len)
+                        .unwrap();
+                    (o, len)
+                })
+                .collect()
+        }
+
+        /// Every original packet that does not overlap `damaged` (a range of original
+        /// offsets; `shift` moves the ones after it) is found, byte for byte, in the
+        /// mutated input's read.
+        fn check(original: &[u8], mutated: &[u8], damaged: std::ops::Range<usize>, shift: isize) {
+            let got: std::collections::HashSet<(usize, &[u8])> = packets(mutated)
+                .into_iter()
+                .map(|(o, l)| (o, &mutated[o..o + l]))
+                .collect();
+            for (o, l) in packets(original) {
+                if o + l <= damaged.start || o >= damaged.end {
+                    let at = if o >= damaged.end {
+                        (o as isize + shift) as usize
+                    } else {
+                        o
+                    };
+                    assert!(
+                        got.contains(&(at, &original[o..o + l])),
+                        "packet at {o} (len {l}) lost"
+                    );
+                }
+            }
+        }
+
+        fn stream() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                Just(REAL.to_vec()),
+                Just(include_bytes!("../../testdata/subunit/attachments/stream.subunit").to_vec()),
+                Just(include_bytes!("../../testdata/subunit/route-codes/stream.subunit").to_vec()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+            #[test]
+            fn bit_flips_lose_only_the_packet_they_hit(data in stream(), pos in any::<prop::sample::Index>(), bit in 0u8..8) {
+                let p = pos.index(data.len());
+                let mut m = data.clone();
+                m[p] ^= 1 << bit;
+                check(&data, &m, p..p + 1, 0);
+            }
+
+            #[test]
+            fn truncation_keeps_every_complete_packet(data in stream(), pos in any::<prop::sample::Index>()) {
+                let p = pos.index(data.len());
+                check(&data, &data[..p], p..usize::MAX, 0);
+            }
+
+            #[test]
+            fn junk_insertions_lose_only_the_packet_they_split(
+                data in stream(),
+                pos in any::<prop::sample::Index>(),
+                junk in prop::collection::vec(prop_oneof![Just(0xB3u8), any::<u8>()], 1..64),
+            ) {
+                let p = pos.index(data.len() + 1);
+                let mut m = data[..p].to_vec();
+                m.extend_from_slice(&junk);
+                m.extend_from_slice(&data[p..]);
+                // a packet starting exactly at p is not split
+                check(&data, &m, p..p, junk.len() as isize);
+            }
+
+            #[test]
+            fn many_mutations_never_panic_and_chunked_reads_agree(
+                data in stream(),
+                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..20),
+                chunk in 1usize..64,
+            ) {
+                let mut m = data.clone();
+                for (i, b) in edits {
+                    let p = i.index(m.len());
+                    m[p] = b;
+                }
+                struct Chunks<'a>(&'a [u8], usize);
+                impl Read for Chunks<'_> {
+                    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                        let n = self.0.len().min(out.len()).min(self.1);
+                        out[..n].copy_from_slice(&self.0[..n]);
+                        self.0 = &self.0[n..];
+                        Ok(n)
+                    }
+                }
+                #[derive(Default)]
+                struct All(Vec<(u64, String)>, Vec<u8>, usize);
+                impl EventSink for All {
+                    fn event(&mut self, ev: &Event<'_>, offset: u64) {
+                        self.0.push((offset, format!("{:?}", ev)));
+                    }
+                    fn passthrough(&mut self, bytes: &[u8], _offset: u64) {
+                        self.1.extend_from_slice(bytes);
+                    }
+                    fn problem(&mut self, _problem: Problem) {
+                        self.2 += 1;
+                    }
+                }
+                let mut a = All::default();
+                let stats = read_slice(&m, &mut a);
+                let mut b = All::default();
+                drive(&[], &mut Chunks(&m, chunk), &mut b, 1).unwrap();
+                prop_assert_eq!(&a.0, &b.0);
+                prop_assert_eq!(&a.1, &b.1);
+                // nothing is dropped: packets plus passthrough account for every byte
+                let packet_bytes: usize = packets(&m).iter().map(|p| p.1).sum();
+                prop_assert_eq!(packet_bytes + a.1.len(), m.len());
+                prop_assert_eq!(stats.bytes as usize, m.len());
+            }
+        }
+    }
 }
