@@ -61,8 +61,10 @@ impl Acc {
                 last_line,
             });
         }
-        if let Some(d) = r.duration_secs() {
-            if self.slowest.len() < 10 || d > self.slowest[self.slowest.len() - 1].0 {
+        if let Some(d) = r.duration_secs()
+            && (self.slowest.len() < 10 || d > self.slowest[self.slowest.len() - 1].0)
+        {
+            {
                 let at = self.slowest.partition_point(|(x, _)| *x >= d);
                 self.slowest.insert(at, (d, name));
                 self.slowest.truncate(10);

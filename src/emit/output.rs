@@ -16,7 +16,7 @@ const GZIP_LEVEL: u32 = 1;
 
 enum Inner {
     Plain(BufWriter<File>),
-    Gzip(GzEncoder<BufWriter<File>>),
+    Gzip(Box<GzEncoder<BufWriter<File>>>),
 }
 
 /// A file being written; dropped without `commit`, it disappears.
@@ -43,7 +43,7 @@ impl AtomicFile {
                 .filename(name.as_bytes())
                 .mtime(now_secs())
                 .write(w, Compression::new(GZIP_LEVEL));
-            Inner::Gzip(enc)
+            Inner::Gzip(Box::new(enc))
         } else {
             Inner::Plain(w)
         };

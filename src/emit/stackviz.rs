@@ -254,7 +254,7 @@ impl DetailsWriter {
             fs::rename(spool_path, dir.join(name))?;
             return Ok(name.to_owned());
         }
-        let result = (|| {
+        (|| {
             let mut out = AtomicFile::create(dir, name, gzip)?;
             let mut edits: Vec<(u64, u64, &[u8])> = patches
                 .iter()
@@ -273,8 +273,7 @@ impl DetailsWriter {
             let n = out.file_name();
             out.commit()?;
             Ok(n)
-        })();
-        result
+        })()
     }
 }
 
