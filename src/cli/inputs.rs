@@ -22,6 +22,15 @@ pub enum Source {
     },
 }
 
+impl From<&crate::ingest::repository::Run> for Source {
+    fn from(run: &crate::ingest::repository::Run) -> Source {
+        Source::RepoRun {
+            path: run.path.clone(),
+            id: run.id,
+        }
+    }
+}
+
 impl Source {
     /// How problems name this input.
     pub fn label(&self) -> String {

@@ -223,21 +223,9 @@ fn collect_providers(args: &StackvizArgs, problems: &mut u64) -> Result<Vec<Prov
     for dir in &args.repositories {
         let repo = Repository::open(dir).map_err(Failure::input)?;
         let runs: Vec<Source> = if args.all_runs {
-            repo.runs
-                .iter()
-                .map(|r| Source::RepoRun {
-                    path: r.path.clone(),
-                    id: r.id,
-                })
-                .collect()
+            repo.runs.iter().map(Source::from).collect()
         } else {
-            repo.latest()
-                .map(|r| Source::RepoRun {
-                    path: r.path.clone(),
-                    id: r.id,
-                })
-                .into_iter()
-                .collect()
+            repo.latest().map(Source::from).into_iter().collect()
         };
         if runs.is_empty() {
             tracing::warn!("{}: repository has no runs", repo.dir.display());

@@ -64,11 +64,9 @@ impl Acc {
         if let Some(d) = r.duration_secs()
             && (self.slowest.len() < 10 || d > self.slowest[self.slowest.len() - 1].0)
         {
-            {
-                let at = self.slowest.partition_point(|(x, _)| *x >= d);
-                self.slowest.insert(at, (d, name));
-                self.slowest.truncate(10);
-            }
+            let at = self.slowest.partition_point(|(x, _)| *x >= d);
+            self.slowest.insert(at, (d, name));
+            self.slowest.truncate(10);
         }
     }
 }
@@ -91,13 +89,7 @@ pub fn run(args: SummaryArgs) -> Result<u8, Failure> {
             vec![Source::Stdin]
         } else if input.is_dir() {
             let repo = Repository::open(input).map_err(Failure::input)?;
-            repo.latest()
-                .map(|r| Source::RepoRun {
-                    path: r.path.clone(),
-                    id: r.id,
-                })
-                .into_iter()
-                .collect()
+            repo.latest().map(Source::from).into_iter().collect()
         } else {
             vec![Source::File(input.clone())]
         };

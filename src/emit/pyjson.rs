@@ -88,35 +88,8 @@ fn skip_clean(b: &[u8], mut i: usize) -> usize {
 
 /// Appends a JSON string literal of `s`.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
-    let b = s.as_bytes();
-    let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        i = skip_clean(b, i);
-        let end = (i + 8).min(b.len());
-        while i < end {
-            let x = b[i];
-            if ESCAPE[x as usize] == 0 {
-                i += 1;
-                continue;
-            }
-            out.extend_from_slice(&b[start..i]);
-            if x < 0x80 {
-                escape_ascii(out, x);
-                i += 1;
-            } else {
-                // s is valid UTF-8: decode one character.
-                let (c, n) = decode_utf8(&b[i..]);
-                push_char(out, c);
-                i += n;
-            }
-            start = i;
-        }
-    }
-    out.extend_from_slice(&b[start..]);
-    out.push(b'"');
+    let valid = write_utf8(out, s.as_bytes());
+    debug_assert!(valid, "a &str is valid UTF-8");
 }
 
 /// Appends a JSON string literal of `bytes`, which should be UTF-8. Validates while
