@@ -17,6 +17,8 @@ pub const SIGNATURE: u8 = 0xB3;
 pub const MAX_PACKET: usize = 4_194_303;
 /// Read buffer size: room for the largest packet plus a large read.
 const BUF_SIZE: usize = 8 << 20;
+/// First buffer size; it doubles up to `BUF_SIZE` as reads fill it.
+const START_BUF: usize = 64 << 10;
 
 const FLAG_TEST_ID: u16 = 0x0800;
 const FLAG_ROUTE_CODE: u16 = 0x0400;
@@ -354,7 +356,7 @@ pub fn read_stream_with_prefix<R: Read>(
     r: &mut R,
     sink: &mut impl EventSink,
 ) -> io::Result<ScanStats> {
-    drive(prefix, r, sink, BUF_SIZE / 2)
+    drive(prefix, r, sink, usize::MAX)
 }
 
 /// The read loop: refills until at least `min_fill` bytes are buffered (or input ends),
@@ -366,7 +368,8 @@ fn drive<R: Read>(
     min_fill: usize,
 ) -> io::Result<ScanStats> {
     let mut scanner = Scanner::new();
-    let mut buf = vec![0u8; BUF_SIZE.max(prefix.len())];
+    // Start small (cheap for short streams) and double while reads fill the buffer.
+    let mut buf = vec![0u8; START_BUF.max(prefix.len())];
     buf[..prefix.len()].copy_from_slice(prefix);
     let mut filled = prefix.len();
     let mut base = 0u64;
@@ -380,10 +383,11 @@ fn drive<R: Read>(
                 Err(e) => return Err(e),
             }
             // Keep reading until the buffer is reasonably full: fewer, larger scans.
-            if !eof && filled < min_fill {
+            if !eof && filled < min_fill.min(buf.len() / 2) {
                 continue;
             }
         }
+        let was_full = filled == buf.len();
         let used = scanner.scan(&buf[..filled], base, eof, sink);
         if eof && used == filled {
             break;
@@ -391,6 +395,11 @@ fn drive<R: Read>(
         buf.copy_within(used..filled, 0);
         filled -= used;
         base += used as u64;
+        // A full buffer means either a large input (grow for larger reads) or a packet
+        // that needs more room than is left; BUF_SIZE holds the largest legal packet.
+        if (was_full || filled + (buf.len() / 4) >= buf.len()) && buf.len() < BUF_SIZE {
+            buf.resize((buf.len() * 2).min(BUF_SIZE), 0);
+        }
     }
     Ok(scanner.stats)
 }
@@ -467,6 +476,60 @@ mod tests {
         assert_eq!(c.text, bad);
         assert_eq!(c.problems.len(), 1);
         assert_eq!(c.problems[0].location, Location::Offset(0));
+    }
+
+    /// A packet with a file of `n` bytes (3-byte length), built by hand.
+    fn big_packet(n: usize) -> Vec<u8> {
+        let mut body = vec![0x03, b'b', b'i', b'g', 0x01, b'f'];
+        body.extend_from_slice(&[0x80 | (n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        body.extend(std::iter::repeat_n(b'x', n));
+        let total = 3 + 3 + body.len() + 4;
+        let mut p = vec![
+            0xb3,
+            0x28,
+            0x43,
+            0x80 | (total >> 16) as u8,
+            (total >> 8) as u8,
+            total as u8,
+        ];
+        p.extend_from_slice(&body);
+        let crc = crc32fast::hash(&p);
+        p.extend_from_slice(&crc.to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn a_packet_near_the_limit_streams_through_a_growing_buffer() {
+        struct Chunks<'a>(&'a [u8]);
+        impl Read for Chunks<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(out.len()).min(100_000);
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut input = b"text before\n".to_vec();
+        input.extend_from_slice(&big_packet(MAX_PACKET - 20));
+        input.extend_from_slice(&big_packet(10));
+        let mut c = Collect::default();
+        let stats = read_stream(Chunks(&input), &mut c).unwrap();
+        assert_eq!(c.ids, vec!["big", "big"], "{:?}", c.problems);
+        assert_eq!(stats.packets, 2);
+        assert_eq!(c.text, b"text before\n");
+        // one byte over the limit is rejected, never allocated
+        let mut over = vec![0xb3, 0x28, 0x43, 0xC0, 0x40, 0x00, 0x00]; // 4-byte length 4 MiB
+        over.extend(std::iter::repeat_n(b'x', 100));
+        let mut c = Collect::default();
+        read_stream(Chunks(&over), &mut c).unwrap();
+        assert!(c.ids.is_empty());
+        assert!(
+            c.problems[0]
+                .message
+                .contains("exceeds the 4 MiB packet limit"),
+            "{:?}",
+            c.problems
+        );
     }
 
     #[test]
