@@ -1,0 +1,162 @@
+//! The `resultpipe` binary: `summary` and `stackviz` as a user runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn testdata(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(p)
+}
+
+fn resultpipe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn summary_of_a_failing_run_lists_failures_and_exits_1() {
+    let input = testdata("stackviz/own_stestr_2workers/input/testrepository.subunit");
+    let o = resultpipe(&["summary", input.to_str().unwrap()]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", text(&o.stderr));
+    assert!(out.starts_with("22 tests:"), "{out}");
+    assert!(out.contains("fail,") || out.contains(" fail"), "{out}");
+    // the failure's last traceback line is shown under its name
+    let i = out
+        .find("svcases.test_basic.PlainTests.test_fail_assert [fail]")
+        .expect(&out);
+    assert!(
+        out[i..]
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("MismatchError: {'a': 1} != {'a': 2}"),
+        "{out}"
+    );
+    assert!(out.contains("Slowest 10 tests:"), "{out}");
+    let slow: Vec<f64> = out
+        .split("Slowest 10 tests:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().split('s').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(slow.len(), 10);
+    assert!(slow.windows(2).all(|w| w[0] >= w[1]), "{slow:?}");
+}
+
+#[test]
+fn summary_of_a_passing_run_exits_0_and_reads_repositories() {
+    let o = resultpipe(&[
+        "summary",
+        testdata("stackviz/tempest_fixture/input/tempest.subunit")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).starts_with("1 tests: 1 success"),
+        "{}",
+        text(&o.stdout)
+    );
+    // a directory is a repository: its latest run (run 1 of the fixtures suite: 3 tests)
+    let o = resultpipe(&[
+        "summary",
+        testdata("subunit/real-fixtures-testr/dot-testrepository")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).starts_with("3 tests: 3 success\n"),
+        "{}",
+        text(&o.stdout)
+    );
+    // a directory without a repository is a clear input error
+    let o = resultpipe(&[
+        "summary",
+        testdata("subunit/real-fixtures-testr").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no .stestr or .testrepository repository here"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn summary_reports_problems_with_offsets() {
+    let o = resultpipe(&[
+        "summary",
+        testdata("subunit/malformed-packets/stream.subunit")
+            .to_str()
+            .unwrap(),
+    ]);
+    let out = text(&o.stdout);
+    assert!(out.contains("Problems while reading"), "{out}");
+    assert!(
+        out.contains("malformed-packets/stream.subunit: offset "),
+        "{out}"
+    );
+    assert!(out.contains("bad checksum"), "{out}");
+}
+
+#[test]
+fn resultpipe_stackviz_is_the_same_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args([
+            "stackviz",
+            "--layout",
+            "current",
+            "-f",
+            "input/failure.subunit",
+        ])
+        .arg(&out)
+        .current_dir(testdata("stackviz/stestr_failure"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        "Exporting Tempest provider: Subunit File: failure.subunit (1)\n"
+    );
+    for f in [
+        "config.json",
+        "failure.subunit-0-raw.json",
+        "failure.subunit-0-details.json",
+        "failure.subunit-0-stats.json",
+    ] {
+        let want = std::fs::read(testdata("stackviz/stestr_failure/expected").join(f)).unwrap();
+        assert_eq!(std::fs::read(out.join(f)).unwrap(), want, "{f}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = resultpipe(&["summary"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = Command::new(env!("CARGO_BIN_EXE_stackviz-export"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("<PATH>"), "{}", text(&o.stderr));
+    let o = resultpipe(&["summary", "/nonexistent/file.subunit"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).starts_with("error: /nonexistent/file.subunit"),
+        "{}",
+        text(&o.stderr)
+    );
+}
