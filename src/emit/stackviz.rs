@@ -286,10 +286,11 @@ struct Leaf {
     fields: Box<[u8]>,
 }
 
+/// One node of the seed tree; children are indices into the arena.
 #[derive(Default)]
 struct Node {
     name: Option<String>,
-    children: Option<Vec<Node>>,
+    children: Option<Vec<usize>>,
     /// Child positions by name, built once a node has many children.
     index: Option<HashMap<Box<str>, usize, foldhash::fast::RandomState>>,
     leaf: Option<usize>,
@@ -298,44 +299,57 @@ struct Node {
 /// Children before a node gets a name index (a linear scan is faster below this).
 const INDEX_AFTER: usize = 4;
 
-impl Node {
-    /// The first child named `part`, created at the end if there is none.
-    fn child(&mut self, part: &str) -> &mut Node {
-        let children = self.children.get_or_insert_with(Vec::new);
-        let found = match &self.index {
-            Some(index) => index.get(part).copied(),
-            None => children
-                .iter()
-                .position(|c| c.name.as_deref() == Some(part)),
-        };
-        let idx = match found {
-            Some(idx) => idx,
-            None => {
-                children.push(Node {
-                    name: Some(part.to_owned()),
-                    ..Node::default()
-                });
-                let idx = children.len() - 1;
-                match &mut self.index {
-                    Some(index) => {
-                        index.insert(part.into(), idx);
-                    }
-                    None if children.len() > INDEX_AFTER => {
-                        let mut index = HashMap::default();
-                        for (i, c) in children.iter().enumerate() {
-                            // first child of a name wins, as in a linear scan
-                            index
-                                .entry(c.name.clone().unwrap_or_default().into_boxed_str())
-                                .or_insert(i);
-                        }
-                        self.index = Some(index);
-                    }
-                    None => {}
-                }
-                idx
+/// The seed tree in an arena (node 0 is the root): building, writing and dropping it
+/// never recurse, so a test id with a million dots cannot overflow the stack.
+struct Tree {
+    nodes: Vec<Node>,
+}
+
+impl Tree {
+    /// The first child of `parent` named `part`, created at the end if there is none.
+    fn child(&mut self, parent: usize, part: &str) -> usize {
+        let found = {
+            let p = &self.nodes[parent];
+            match (&p.index, &p.children) {
+                (Some(index), _) => index.get(part).copied(),
+                (None, Some(children)) => children
+                    .iter()
+                    .copied()
+                    .find(|&c| self.nodes[c].name.as_deref() == Some(part)),
+                (None, None) => None,
             }
         };
-        &mut children[idx]
+        if let Some(c) = found {
+            return c;
+        }
+        let id = self.nodes.len();
+        self.nodes.push(Node {
+            name: Some(part.to_owned()),
+            ..Node::default()
+        });
+        let children = self.nodes[parent].children.get_or_insert_with(Vec::new);
+        children.push(id);
+        let n = children.len();
+        if let Some(index) = &mut self.nodes[parent].index {
+            index.insert(part.into(), id);
+        } else if n > INDEX_AFTER {
+            let mut index: HashMap<Box<str>, usize, foldhash::fast::RandomState> =
+                HashMap::default();
+            for &c in self.nodes[parent].children.as_deref().unwrap_or_default() {
+                // the first child of a name wins, as in a linear scan
+                index
+                    .entry(
+                        self.nodes[c]
+                            .name
+                            .clone()
+                            .unwrap_or_default()
+                            .into_boxed_str(),
+                    )
+                    .or_insert(c);
+            }
+            self.nodes[parent].index = Some(index);
+        }
+        id
     }
 }
 
@@ -642,48 +656,68 @@ impl Drop for DetailsWriter {
 }
 
 /// The seed layout's tree: names split on `.`, the first segment naming the root.
-fn build_tree(leaves: &[Leaf]) -> Node {
-    let mut root = Node::default();
+fn build_tree(leaves: &[Leaf]) -> Tree {
+    let mut tree = Tree {
+        nodes: vec![Node::default()],
+    };
     for (i, leaf) in leaves.iter().enumerate() {
         let mut parts = leaf.name_full.split('.');
         let first = parts.next().unwrap_or("");
-        root.name = Some(first.to_owned());
-        let mut node = &mut root;
+        tree.nodes[0].name = Some(first.to_owned());
+        let mut node = 0;
         let mut last = first;
         for part in parts {
             last = part;
-            node = node.child(part);
+            node = tree.child(node, part);
         }
-        node.leaf = Some(i);
-        node.name = Some(last.to_owned());
+        tree.nodes[node].leaf = Some(i);
+        tree.nodes[node].name = Some(last.to_owned());
     }
-    root
+    tree
 }
 
-/// Writes the tree depth first, flushing the buffer to `w` as it fills.
-fn write_tree(w: &mut impl Write, root: &Node, leaves: &[Leaf]) -> io::Result<()> {
+/// Writes the tree depth first with an explicit stack, flushing to `w` as it goes.
+fn write_tree(w: &mut impl Write, tree: &Tree, leaves: &[Leaf]) -> io::Result<()> {
     let mut out = Vec::with_capacity(1 << 20);
-    write_node(w, &mut out, root, leaves)?;
+    // (node, how many of its children are written so far)
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    open_node(&mut out, &tree.nodes[0], leaves);
+    while let Some(top) = stack.last_mut() {
+        if out.len() > 512 << 10 {
+            w.write_all(&out)?;
+            out.clear();
+        }
+        let (id, done) = *top;
+        let children = tree.nodes[id].children.as_deref().unwrap_or_default();
+        if done < children.len() {
+            top.1 += 1;
+            if done > 0 {
+                out.extend_from_slice(b", ");
+            }
+            let c = children[done];
+            open_node(&mut out, &tree.nodes[c], leaves);
+            stack.push((c, 0));
+        } else {
+            if tree.nodes[id].children.is_some() {
+                out.push(b']');
+            }
+            out.push(b'}');
+            stack.pop();
+        }
+    }
     w.write_all(&out)
 }
 
-fn write_node(
-    w: &mut impl Write,
-    out: &mut Vec<u8>,
-    node: &Node,
-    leaves: &[Leaf],
-) -> io::Result<()> {
-    if out.len() > 512 << 10 {
-        w.write_all(out)?;
-        out.clear();
-    }
+/// Writes a node's fields up to (and including) the opening of its `children` list.
+fn open_node(out: &mut Vec<u8>, node: &Node, leaves: &[Leaf]) {
     out.push(b'{');
     let mut first = true;
     if let Some(i) = node.leaf {
-        let l = &leaves[i];
         sep(out, &mut first);
         key(out, "status");
-        out.extend_from_slice(format!("\"{}\"", l.status.as_str()).as_bytes());
+        out.push(b'"');
+        out.extend_from_slice(leaves[i].status.as_str().as_bytes());
+        out.push(b'"');
     }
     if let Some(name) = &node.name {
         sep(out, &mut first);
@@ -691,20 +725,54 @@ fn write_node(
         write_str(out, name);
     }
     if let Some(i) = node.leaf {
-        let l = &leaves[i];
-        out.extend_from_slice(&l.fields);
+        out.extend_from_slice(&leaves[i].fields);
     }
-    if let Some(children) = &node.children {
+    if node.children.is_some() {
         sep(out, &mut first);
         key(out, "children");
         out.push(b'[');
-        let mut f = true;
-        for c in children {
-            sep(out, &mut f);
-            write_node(w, out, c, leaves)?;
-        }
-        out.push(b']');
     }
-    out.push(b'}');
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(name: &str) -> Leaf {
+        Leaf {
+            name_full: name.to_owned(),
+            status: Status::Success,
+            fields: b"".as_slice().into(),
+        }
+    }
+
+    fn tree_json(names: &[&str]) -> String {
+        let leaves: Vec<Leaf> = names.iter().map(|n| leaf(n)).collect();
+        let mut out = Vec::new();
+        write_tree(&mut out, &build_tree(&leaves), &leaves).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tree_follows_the_seed_rules() {
+        assert_eq!(tree_json(&[]), "{}");
+        assert_eq!(
+            tree_json(&["a.b.c", "a.b.d", "z.b"]),
+            // the root takes the last record's first segment; `z.b` lands on `a.b`'s node
+            r#"{"name": "z", "children": [{"status": "success", "name": "b", "children": [{"status": "success", "name": "c"}, {"status": "success", "name": "d"}]}]}"#
+        );
+        // many children switch to the name index without changing the output
+        let names: Vec<String> = (0..20).map(|i| format!("p.C.t{}", i % 10)).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let json = tree_json(&refs);
+        assert_eq!(json.matches("\"name\": \"t").count(), 10, "{json}");
+    }
+
+    #[test]
+    fn a_test_id_with_a_million_dots_does_not_overflow_the_stack() {
+        let name = format!("a{}", ".x".repeat(1_000_000));
+        let json = tree_json(&[&name]);
+        assert!(json.starts_with(r#"{"name": "a", "children": [{"name": "x""#));
+        assert_eq!(json.matches('{').count(), 1_000_001);
+    }
 }
