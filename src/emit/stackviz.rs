@@ -8,11 +8,11 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::emit::details::{self, Note};
-use crate::emit::output::AtomicFile;
+use crate::emit::output::{AtomicFile, BgWriter};
 use crate::emit::pyjson::{self, key, sep, write_str};
 use crate::model::time::write_isoformat;
 use crate::model::{Status, TestRecord, clean_test_name, strip_detail_key};
@@ -202,7 +202,7 @@ pub fn write_object(out: &mut Vec<u8>, fields: &[(&str, &[u8])]) {
 /// names are patched when the file is finished.
 struct DetailsWriter {
     spool_path: PathBuf,
-    spool: BufWriter<File>,
+    spool: BgWriter,
     written: u64,
     spans: HashMap<String, (u64, u64), foldhash::fast::RandomState>,
     patches: HashMap<String, Vec<u8>, foldhash::fast::RandomState>,
@@ -212,7 +212,7 @@ struct DetailsWriter {
 impl DetailsWriter {
     fn create(dir: &Path, name: &str) -> io::Result<DetailsWriter> {
         let spool_path = dir.join(format!(".{name}.spool{}", std::process::id()));
-        let spool = BufWriter::with_capacity(256 << 10, File::create(&spool_path)?);
+        let spool = BgWriter::plain(File::create(&spool_path)?);
         let mut w = DetailsWriter {
             spool_path,
             spool,
@@ -248,7 +248,7 @@ impl DetailsWriter {
 
     fn finish(&mut self, dir: &Path, name: &str, gzip: bool) -> io::Result<String> {
         self.put(b"}")?;
-        self.spool.flush()?;
+        self.spool.finish()?;
         let (spool_path, spans, patches) = (&self.spool_path, &self.spans, &self.patches);
         if patches.is_empty() && !gzip {
             fs::rename(spool_path, dir.join(name))?;
