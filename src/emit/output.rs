@@ -132,7 +132,11 @@ pub struct AtomicFile {
     tmp: PathBuf,
     dest: PathBuf,
     inner: Option<BgWriter>,
+    committed: bool,
 }
+
+/// Makes temp names unique within the process.
+static TMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl AtomicFile {
     /// Starts `dir/name` (plus `.gz` when `gzip`).
@@ -143,7 +147,8 @@ impl AtomicFile {
             name.to_owned()
         };
         let dest = dir.join(&final_name);
-        let tmp = dir.join(format!(".{final_name}.tmp{}", std::process::id()));
+        let seq = TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{final_name}.tmp{}-{seq}", std::process::id()));
         let file = File::create(&tmp)?;
         let sink = if gzip {
             let enc = flate2::GzBuilder::new()
@@ -158,6 +163,7 @@ impl AtomicFile {
             tmp,
             dest,
             inner: Some(BgWriter::spawn(sink)),
+            committed: false,
         })
     }
 
@@ -169,11 +175,21 @@ impl AtomicFile {
             .unwrap_or_default()
     }
 
+    /// Writes everything to the temp file, without moving it into place; returns its
+    /// path (to read it back). The file still disappears on drop unless committed.
+    pub fn finish_data(&mut self) -> io::Result<&Path> {
+        if let Some(mut w) = self.inner.take() {
+            w.finish()?;
+        }
+        Ok(&self.tmp)
+    }
+
     /// Writes everything and moves the file into place.
     pub fn commit(mut self) -> io::Result<()> {
-        let mut w = self.inner.take().expect("committed once");
-        w.finish()?;
-        fs::rename(&self.tmp, &self.dest)
+        self.finish_data()?;
+        fs::rename(&self.tmp, &self.dest)?;
+        self.committed = true;
+        Ok(())
     }
 }
 
@@ -193,8 +209,8 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if let Some(w) = self.inner.take() {
-            drop(w); // waits for the writer thread before the file goes
+        drop(self.inner.take()); // waits for the writer thread before the file goes
+        if !self.committed {
             let _ = fs::remove_file(&self.tmp);
         }
     }

@@ -7,12 +7,12 @@
 //! (plus, in the seed layout, one small tree leaf per record).
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::emit::details::{self, Note};
-use crate::emit::output::{AtomicFile, BgWriter};
+use crate::emit::output::AtomicFile;
 use crate::emit::pyjson::{self, key, sep, write_str};
 use crate::model::time::write_isoformat;
 use crate::model::{Status, TestRecord, clean_test_name, strip_detail_key};
@@ -201,8 +201,8 @@ pub fn write_object(out: &mut Vec<u8>, fields: &[(&str, &[u8])]) {
 /// later value: the first pass writes values in place and remembers where; repeated
 /// names are patched when the file is finished.
 struct DetailsWriter {
-    spool_path: PathBuf,
-    spool: BgWriter,
+    out: AtomicFile,
+    gzip: bool,
     written: u64,
     spans: HashMap<String, (u64, u64), foldhash::fast::RandomState>,
     patches: HashMap<String, Vec<u8>, foldhash::fast::RandomState>,
@@ -210,12 +210,10 @@ struct DetailsWriter {
 }
 
 impl DetailsWriter {
-    fn create(dir: &Path, name: &str) -> io::Result<DetailsWriter> {
-        let spool_path = dir.join(format!(".{name}.spool{}", std::process::id()));
-        let spool = BgWriter::plain(File::create(&spool_path)?);
+    fn create(dir: &Path, name: &str, gzip: bool) -> io::Result<DetailsWriter> {
         let mut w = DetailsWriter {
-            spool_path,
-            spool,
+            out: AtomicFile::create(dir, name, gzip)?,
+            gzip,
             written: 0,
             spans: HashMap::default(),
             patches: HashMap::default(),
@@ -227,7 +225,7 @@ impl DetailsWriter {
 
     fn put(&mut self, b: &[u8]) -> io::Result<()> {
         self.written += b.len() as u64;
-        self.spool.write_all(b)
+        self.out.write_all(b)
     }
 
     fn entry(&mut self, name: &str, value: &[u8], scratch: &mut Vec<u8>) -> io::Result<()> {
@@ -246,34 +244,42 @@ impl DetailsWriter {
         Ok(())
     }
 
-    fn finish(&mut self, dir: &Path, name: &str, gzip: bool) -> io::Result<String> {
+    /// Completes the file. Without repeated names that is all; otherwise a second pass
+    /// copies it with the later values in place of the first ones.
+    fn finish(mut self, dir: &Path, name: &str) -> io::Result<String> {
         self.put(b"}")?;
-        self.spool.finish()?;
-        let (spool_path, spans, patches) = (&self.spool_path, &self.spans, &self.patches);
-        if patches.is_empty() && !gzip {
-            fs::rename(spool_path, dir.join(name))?;
-            return Ok(name.to_owned());
+        if self.patches.is_empty() {
+            let n = self.out.file_name();
+            self.out.commit()?;
+            return Ok(n);
         }
-        (|| {
-            let mut out = AtomicFile::create(dir, name, gzip)?;
-            let mut edits: Vec<(u64, u64, &[u8])> = patches
-                .iter()
-                .map(|(k, v)| (spans[k].0, spans[k].1, v.as_slice()))
-                .collect();
-            edits.sort_by_key(|e| e.0);
-            let mut input = BufReader::with_capacity(256 << 10, File::open(spool_path)?);
-            let mut pos = 0u64;
-            for (start, len, value) in edits {
-                io::copy(&mut (&mut input).take(start - pos), &mut out)?;
-                io::copy(&mut (&mut input).take(len), &mut io::sink())?;
-                out.write_all(value)?;
-                pos = start + len;
-            }
-            io::copy(&mut input, &mut out)?;
-            let n = out.file_name();
-            out.commit()?;
-            Ok(n)
-        })()
+        let first = File::open(self.out.finish_data()?)?;
+        let mut input: Box<dyn Read> = if self.gzip {
+            Box::new(flate2::read::GzDecoder::new(BufReader::with_capacity(
+                256 << 10,
+                first,
+            )))
+        } else {
+            Box::new(BufReader::with_capacity(256 << 10, first))
+        };
+        let mut out = AtomicFile::create(dir, name, self.gzip)?;
+        let mut edits: Vec<(u64, u64, &[u8])> = self
+            .patches
+            .iter()
+            .map(|(k, v)| (self.spans[k].0, self.spans[k].1, v.as_slice()))
+            .collect();
+        edits.sort_by_key(|e| e.0);
+        let mut pos = 0u64;
+        for (start, len, value) in edits {
+            io::copy(&mut (&mut input).take(start - pos), &mut out)?;
+            io::copy(&mut (&mut input).take(len), &mut io::sink())?;
+            out.write_all(value)?;
+            pos = start + len;
+        }
+        io::copy(&mut input, &mut out)?;
+        let n = out.file_name();
+        out.commit()?;
+        Ok(n)
     }
 }
 
@@ -413,7 +419,7 @@ impl DatasetWriter {
         };
         let mut raw = AtomicFile::create(dir, &names[0], gzip)?;
         raw.write_all(b"[")?;
-        let details = DetailsWriter::create(dir, &names[1])?;
+        let details = DetailsWriter::create(dir, &names[1], gzip)?;
         Ok(DatasetWriter {
             layout,
             dir: dir.to_path_buf(),
@@ -621,7 +627,7 @@ impl DatasetWriter {
         let details_name = details
             .take()
             .expect("present until finish")
-            .finish(&dir, &names[1], gzip)?;
+            .finish(&dir, &names[1])?;
         let stats_json = stats.to_json(layout);
         let (third, inline_stats) = match layout {
             Layout::Current => (
@@ -645,13 +651,6 @@ impl DatasetWriter {
             notes,
             stats,
         })
-    }
-}
-
-impl Drop for DetailsWriter {
-    fn drop(&mut self) {
-        // After a successful finish the spool was renamed or copied; this is a no-op then.
-        let _ = fs::remove_file(&self.spool_path);
     }
 }
 
