@@ -398,6 +398,8 @@ pub struct DatasetWriter {
     values: Vec<u8>,
     keys: Vec<(String, std::ops::Range<usize>)>,
     scratch: Vec<u8>,
+    /// Seed layout: the fields a raw record shares with its tree leaf.
+    tail: Vec<u8>,
     error: Option<io::Error>,
 }
 
@@ -436,6 +438,7 @@ impl DatasetWriter {
             values: Vec::with_capacity(64 << 10),
             keys: Vec::new(),
             scratch: Vec::new(),
+            tail: Vec::new(),
             error: None,
         })
     }
@@ -479,14 +482,18 @@ impl DatasetWriter {
                 buf.extend_from_slice(b", \"details\": {}}");
             }
             Layout::Seed => {
+                // The fields a raw record shares with its tree leaf, rendered once.
+                let tail = &mut self.tail;
+                tail.clear();
+                push_tags(tail, &rec.tags);
+                tail.extend_from_slice(b", \"details\": {}, \"duration\": ");
+                write_opt_float(tail, duration);
+                push_timestamps(tail, start, stop);
                 buf.extend_from_slice(b"{\"status\": \"");
                 buf.extend_from_slice(status.as_bytes());
                 buf.extend_from_slice(b"\", \"name\": ");
                 write_str(buf, &name);
-                push_tags(buf, &rec.tags);
-                buf.extend_from_slice(b", \"details\": {}, \"duration\": ");
-                write_opt_float(buf, duration);
-                push_timestamps(buf, start, stop);
+                buf.extend_from_slice(tail);
                 buf.push(b'}');
             }
         }
@@ -587,18 +594,14 @@ impl DatasetWriter {
         }
 
         if layout == Layout::Seed {
-            let f = &mut self.scratch;
-            f.clear();
-            push_tags(f, &rec.tags);
+            let mut f = Vec::with_capacity(name.len() + self.tail.len() + 16);
             f.extend_from_slice(b", \"name_full\": ");
-            write_str(f, &name);
-            f.extend_from_slice(b", \"details\": {}, \"duration\": ");
-            write_opt_float(f, duration);
-            push_timestamps(f, start, stop);
+            write_str(&mut f, &name);
+            f.extend_from_slice(&self.tail);
             self.leaves.push(Leaf {
                 name_full: name,
                 status: rec.status,
-                fields: f.as_slice().into(),
+                fields: f.into_boxed_slice(),
             });
         }
         Ok(())
