@@ -92,9 +92,15 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     debug_assert!(valid, "a &str is valid UTF-8");
 }
 
-/// Appends a JSON string literal of `bytes`, which should be UTF-8. Validates while
-/// escaping (one pass); on invalid UTF-8 leaves `out` as it was and returns false.
-pub fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+/// The escaping loop shared by the string writers: ASCII is handled here, each
+/// non-ASCII byte at `i` goes to `high`, which appends its escape and returns how many
+/// bytes it consumed (`None`: invalid input; `out` is then restored and false returned).
+#[inline(always)]
+fn escape_with(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    mut high: impl FnMut(&mut Vec<u8>, &[u8], usize) -> Option<usize>,
+) -> bool {
     let mark = out.len();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
@@ -114,22 +120,10 @@ pub fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
                 escape_ascii(out, x);
                 i += 1;
             } else {
-                let n = match x {
-                    0xC2..=0xDF => 2,
-                    0xE0..=0xEF => 3,
-                    0xF0..=0xF4 => 4,
-                    _ => 0,
-                };
-                let valid = n > 0
-                    && bytes
-                        .get(i..i + n)
-                        .is_some_and(|c| std::str::from_utf8(c).is_ok());
-                if !valid {
+                let Some(n) = high(out, bytes, i) else {
                     out.truncate(mark);
                     return false;
-                }
-                let (c, _) = decode_utf8(&bytes[i..]);
-                push_char(out, c);
+                };
                 i += n;
             }
             start = i;
@@ -140,47 +134,31 @@ pub fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     true
 }
 
-fn decode_utf8(b: &[u8]) -> (u32, usize) {
-    let x = u32::from(b[0]);
-    if x < 0xE0 {
-        ((x & 0x1f) << 6 | (u32::from(b[1]) & 0x3f), 2)
-    } else if x < 0xF0 {
-        (
-            (x & 0x0f) << 12 | (u32::from(b[1]) & 0x3f) << 6 | (u32::from(b[2]) & 0x3f),
-            3,
-        )
-    } else {
-        (
-            (x & 0x07) << 18
-                | (u32::from(b[1]) & 0x3f) << 12
-                | (u32::from(b[2]) & 0x3f) << 6
-                | (u32::from(b[3]) & 0x3f),
-            4,
-        )
-    }
+/// Appends a JSON string literal of `bytes`, which should be UTF-8. Validates while
+/// escaping (one pass); on invalid UTF-8 leaves `out` as it was and returns false.
+pub fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    escape_with(out, bytes, |out, bytes, i| {
+        let n = match bytes[i] {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return None,
+        };
+        let c = std::str::from_utf8(bytes.get(i..i + n)?)
+            .ok()?
+            .chars()
+            .next()?;
+        push_char(out, u32::from(c));
+        Some(n)
+    })
 }
 
 /// Appends a JSON string literal of `bytes` decoded as ISO-8859-1.
 pub fn write_latin1(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        i = skip_clean(bytes, i);
-        let end = (i + 8).min(bytes.len());
-        while i < end {
-            let x = bytes[i];
-            if ESCAPE[x as usize] != 0 {
-                out.extend_from_slice(&bytes[start..i]);
-                escape_ascii(out, x);
-                start = i + 1;
-            }
-            i += 1;
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    escape_with(out, bytes, |out, bytes, i| {
+        push_u16(out, u32::from(bytes[i]));
+        Some(1)
+    });
 }
 
 /// Appends `repr(x)` as Python writes floats: shortest round-trip digits, `1.0`,
