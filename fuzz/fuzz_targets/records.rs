@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(&dir).unwrap();
     for layout in [Layout::Current, Layout::Seed] {
         let mut w = DatasetWriter::create(&dir, layout, "f", 0, false).unwrap();
-        ingest::read_records(data, Format::Auto, &mut |r| w.record(r), &mut |_b| {}).unwrap();
+        ingest::read_records(data, Format::Auto, &mut |r| w.record(&r), &mut |_b| {}).unwrap();
         let files = w.finish().unwrap();
         for name in [&files.raw, &files.details, &files.third] {
             let text = std::fs::read(dir.join(name)).unwrap();

@@ -4,11 +4,12 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ingest::{self, Format, ReadReport};
-use crate::model::TestRecord;
+use crate::model::{RecordBuilder, RecordPool, TestRecord};
 
 /// One subunit source.
 #[derive(Debug, Clone)]
@@ -58,53 +59,136 @@ pub fn python_basename(p: &Path) -> String {
     }
 }
 
-/// Reads `source` into records, drawing progress when `progress` is set, and logs every
-/// problem found (with the input's name and the offset or line).
-pub fn read_source(
+/// Records with what `prepare` made of each, handed from the reading thread to the
+/// consuming one and back (so their buffers are reused).
+struct Batch<T> {
+    records: Vec<TestRecord>,
+    /// Bytes `prepare` appended, per record: `bytes[spans[i].0..spans[i].1]`.
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize, T)>,
+}
+
+impl<T> Batch<T> {
+    fn new() -> Batch<T> {
+        Batch {
+            records: Vec::with_capacity(BATCH),
+            bytes: Vec::new(),
+            spans: Vec::with_capacity(BATCH),
+        }
+    }
+}
+
+enum Msg<T> {
+    Records(Batch<T>),
+    Passthrough(Vec<u8>),
+}
+
+/// Records per message: few, large messages keep thread hand-offs rare.
+const BATCH: usize = 512;
+
+/// Reads `source` into records. Parsing, grouping and `prepare` (e.g. rendering a
+/// record's JSON) run on a thread of their own while the caller consumes the records;
+/// records and buffers then go back for reuse, so neither side allocates per record.
+/// `on_record` gets each record with the bytes `prepare` appended and its result, on
+/// the calling thread, in input order. Draws progress when `progress` is set, and logs
+/// every problem found with the input's name and the offset or line.
+pub fn read_source<T: Send>(
     source: &Source,
     progress: bool,
-    on_record: &mut impl FnMut(TestRecord),
+    mut prepare: impl FnMut(&TestRecord, &mut Vec<u8>) -> T + Send,
+    on_record: &mut impl FnMut(&TestRecord, &[u8], T),
     on_passthrough: &mut impl FnMut(&[u8]),
 ) -> io::Result<ReadReport> {
     let label = source.label();
-    let (reader, len): (Box<dyn Read>, Option<u64>) = match source {
+    let (reader, len): (Box<dyn Read + Send>, Option<u64>) = match source {
         Source::File(p) | Source::RepoRun { path: p, .. } => {
             let f = File::open(p)?;
             let len = f.metadata().ok().map(|m| m.len());
             (Box::new(f), len)
         }
-        Source::Stdin => (Box::new(io::stdin().lock()), None),
+        Source::Stdin => (Box::new(io::stdin()), None),
     };
-    let bar = progress.then(|| {
-        let bar = match len {
-            Some(n) => ProgressBar::new(n).with_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            ),
-            None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{msg} {spinner} {bytes} {bytes_per_sec}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            ),
-        };
-        bar.with_message(label.clone())
+    let bar = progress.then(|| progress_bar(&label, len));
+    let format = source.format();
+    let pool = RecordPool::new();
+    let (tx, rx) = mpsc::sync_channel::<Msg<T>>(4);
+    let (back_tx, back_rx) = mpsc::channel::<Batch<T>>();
+    let report = std::thread::scope(|scope| {
+        let bar = bar.clone();
+        let worker_pool = pool.clone();
+        let worker = scope.spawn(move || {
+            let builder = RecordBuilder::with_pool(worker_pool);
+            let mut batch = Batch::new();
+            let text_tx = tx.clone();
+            let mut send_records = |r: TestRecord| {
+                let start = batch.bytes.len();
+                let t = prepare(&r, &mut batch.bytes);
+                batch.spans.push((start, batch.bytes.len(), t));
+                batch.records.push(r);
+                if batch.records.len() == BATCH {
+                    let next = back_rx.try_recv().unwrap_or_else(|_| Batch::new());
+                    let full = std::mem::replace(&mut batch, next);
+                    let _ = tx.send(Msg::Records(full));
+                }
+            };
+            let mut send_text = |b: &[u8]| {
+                let _ = text_tx.send(Msg::Passthrough(b.to_vec()));
+            };
+            let input: Box<dyn Read + Send> = match bar {
+                Some(bar) => Box::new(bar.wrap_read(reader)),
+                None => reader,
+            };
+            let result = ingest::read_records_with(
+                input,
+                format,
+                builder,
+                &mut send_records,
+                &mut send_text,
+            );
+            if !batch.records.is_empty() {
+                let _ = text_tx.send(Msg::Records(batch));
+            }
+            result
+        });
+        for msg in rx {
+            match msg {
+                Msg::Records(mut batch) => {
+                    for (r, (a, b, t)) in batch.records.iter().zip(batch.spans.drain(..)) {
+                        on_record(r, &batch.bytes[a..b], t);
+                    }
+                    pool.give(std::mem::take(&mut batch.records));
+                    batch.bytes.clear();
+                    let _ = back_tx.send(batch);
+                }
+                Msg::Passthrough(bytes) => on_passthrough(&bytes),
+            }
+        }
+        worker
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("reader thread panicked")))
     });
-    let report = match &bar {
-        Some(bar) => ingest::read_records(
-            bar.wrap_read(reader),
-            source.format(),
-            on_record,
-            on_passthrough,
-        ),
-        None => ingest::read_records(reader, source.format(), on_record, on_passthrough),
-    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let report = report?;
     log_report(&label, &report);
     Ok(report)
+}
+
+fn progress_bar(label: &str, len: Option<u64>) -> ProgressBar {
+    let bar = match len {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{msg} {spinner} {bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.with_message(label.to_owned())
 }
 
 /// Logs the problems of one read: each kept one, then a count.

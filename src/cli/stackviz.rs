@@ -12,7 +12,7 @@ use super::inputs::{Source, python_basename, read_source};
 use super::{Failure, exit, show_progress};
 use crate::emit::output::{AtomicFile, write_file};
 use crate::emit::pyjson::{key, sep, write_str};
-use crate::emit::stackviz::{DatasetFiles, DatasetWriter, Layout, write_object};
+use crate::emit::stackviz::{DatasetFiles, DatasetWriter, Layout, RecordRenderer, write_object};
 use crate::ingest::repository::Repository;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -303,7 +303,14 @@ fn export_dataset(
             pass_err = Some(e);
         }
     };
-    let report = read_source(source, progress, &mut |r| writer.record(r), &mut on_pass)?;
+    let mut renderer = RecordRenderer::new(layout);
+    let report = read_source(
+        source,
+        progress,
+        |r, out| renderer.render(r, out),
+        &mut |r, bytes, rendered| writer.record_prerendered(r, bytes, &rendered),
+        &mut on_pass,
+    )?;
     if let Some(e) = pass_err {
         return Err(e);
     }

@@ -38,7 +38,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, r: TestRecord) {
+    fn add(&mut self, r: &TestRecord) {
         *self.counts.entry(r.status).or_default() += 1;
         let name = clean_test_name(&r.id).into_owned();
         if is_failure(r.status) {
@@ -94,8 +94,14 @@ pub fn run(args: SummaryArgs) -> Result<u8, Failure> {
             vec![Source::File(input.clone())]
         };
         for source in sources {
-            let report = read_source(&source, progress, &mut |r| acc.add(r), &mut |_| {})
-                .map_err(|e| Failure::input(format!("{}: {e}", source.label())))?;
+            let report = read_source(
+                &source,
+                progress,
+                |_, _| (),
+                &mut |r, _, ()| acc.add(r),
+                &mut |_| {},
+            )
+            .map_err(|e| Failure::input(format!("{}: {e}", source.label())))?;
             for p in &report.problems {
                 problems.push(format!("{}: {p}", source.label()));
             }

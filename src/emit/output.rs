@@ -27,6 +27,9 @@ enum Sink {
 /// the kernel copy and the compression overlap with producing the data. Chunks are
 /// recycled, so steady-state writing allocates nothing.
 pub struct BgWriter {
+    /// Write chunks here directly instead of on a thread (plain files: the copy into
+    /// the page cache is cheap, a hand-off between cores is not).
+    direct: Option<File>,
     buf: Vec<u8>,
     tx: Option<mpsc::SyncSender<Vec<u8>>>,
     spare: mpsc::Receiver<Vec<u8>>,
@@ -35,6 +38,16 @@ pub struct BgWriter {
 
 impl BgWriter {
     fn spawn(mut sink: Sink) -> BgWriter {
+        if let Sink::Plain(file) = sink {
+            let (_, spare) = mpsc::channel();
+            return BgWriter {
+                direct: Some(file),
+                buf: Vec::with_capacity(CHUNK + CHUNK / 4),
+                tx: None,
+                spare,
+                handle: None,
+            };
+        }
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
         let (spare_tx, spare) = mpsc::channel();
         let handle = thread::spawn(move || {
@@ -53,6 +66,7 @@ impl BgWriter {
             Ok(())
         });
         BgWriter {
+            direct: None,
             buf: Vec::with_capacity(CHUNK + CHUNK / 4),
             tx: Some(tx),
             spare,
@@ -60,12 +74,17 @@ impl BgWriter {
         }
     }
 
-    /// A plain file written in the background.
+    /// A plain file (written directly, in 1 MiB chunks).
     pub fn plain(file: File) -> BgWriter {
         BgWriter::spawn(Sink::Plain(file))
     }
 
     fn send(&mut self) -> io::Result<()> {
+        if let Some(f) = &mut self.direct {
+            f.write_all(&self.buf)?;
+            self.buf.clear();
+            return Ok(());
+        }
         let next = self
             .spare
             .try_recv()
@@ -76,6 +95,9 @@ impl BgWriter {
     }
 
     fn join(&mut self) -> io::Result<()> {
+        if self.direct.take().is_some() {
+            return Ok(());
+        }
         self.tx = None;
         match self.handle.take() {
             Some(h) => h

@@ -27,6 +27,17 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// Start and stop in this layout's microseconds, and the duration in seconds.
+    fn times(self, rec: &TestRecord) -> (Option<i64>, Option<i64>, Option<f64>) {
+        let start = rec.start.map(|t| self.micros(t));
+        let stop = rec.stop.map(|t| self.micros(t));
+        let duration = match (start, stop) {
+            (Some(a), Some(b)) => Some((b - a) as f64 / 1e6),
+            _ => None,
+        };
+        (start, stop, duration)
+    }
+
     fn micros(self, ts: crate::model::Timestamp) -> i64 {
         match self {
             Layout::Seed => ts.micros_truncated(),
@@ -285,7 +296,6 @@ impl DetailsWriter {
 
 /// One leaf of the seed layout's tree (details are always empty there).
 struct Leaf {
-    name_full: String,
     status: Status,
     /// The leaf's fields after `name`, already in JSON: `, "tags": [...], "name_full":
     /// ..., "details": {}, "duration": ..., "timestamps": [...]`.
@@ -368,6 +378,148 @@ pub struct DetailNotes {
     pub untimed_records: u64,
 }
 
+impl DetailNotes {
+    fn add(&mut self, o: DetailNotes) {
+        self.binary += o.binary;
+        self.undecodable += o.undecodable;
+        self.unknown_charset += o.unknown_charset;
+        self.untimed_records += o.untimed_records;
+    }
+}
+
+/// Renders a record's details object: attachment names stripped to keys, values decoded
+/// by charset; on a key collision the first position is kept with the last value
+/// (current layout) or the first value (seed layout). Pure, so it can run on the
+/// reading thread.
+pub struct DetailsRenderer {
+    layout: Layout,
+    values: Vec<u8>,
+    keys: Vec<(String, std::ops::Range<usize>)>,
+}
+
+impl DetailsRenderer {
+    pub fn new(layout: Layout) -> DetailsRenderer {
+        DetailsRenderer {
+            layout,
+            values: Vec::with_capacity(64 << 10),
+            keys: Vec::new(),
+        }
+    }
+
+    /// Appends the record's details object to `out`.
+    pub fn render(&mut self, rec: &TestRecord, out: &mut Vec<u8>) -> DetailNotes {
+        let mut notes = DetailNotes::default();
+        let (keys, values) = (&mut self.keys, &mut self.values);
+        keys.clear();
+        values.clear();
+        for att in &rec.attachments {
+            let start_at = values.len();
+            let (empty, note) = details::write_value(values, att);
+            match note {
+                Some(Note::Binary) => notes.binary += 1,
+                Some(Note::Undecodable) => notes.undecodable += 1,
+                Some(Note::UnknownCharset) => notes.unknown_charset += 1,
+                None => {}
+            }
+            if empty {
+                continue;
+            }
+            let k = strip_detail_key(&att.name, self.layout == Layout::Current);
+            let range = start_at..values.len();
+            match keys.iter_mut().find(|(existing, _)| *existing == k) {
+                Some(slot) if self.layout == Layout::Current => slot.1 = range,
+                Some(_) => {}
+                None => keys.push((k, range)),
+            }
+        }
+        out.push(b'{');
+        let mut f = true;
+        for (k, range) in keys.iter() {
+            sep(out, &mut f);
+            key(out, k);
+            out.extend_from_slice(&values[range.clone()]);
+        }
+        out.push(b'}');
+        notes
+    }
+}
+
+/// How a seed leaf's fields start (what follows is the name, then the fields it shares
+/// with the raw entry).
+const LEAF_NAME: &[u8] = b", \"name_full\": ";
+
+/// Where a [`RecordRenderer`] put each part of a record in the bytes it appended.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub notes: DetailNotes,
+    /// The details.json value.
+    details: std::ops::Range<usize>,
+    /// Seed layout: the tree leaf's fields after `name`.
+    leaf: std::ops::Range<usize>,
+}
+
+/// Renders the parts of a record that do not depend on the records before it and cost
+/// the most: its details object and (seed layout) its tree leaf fields. Pure, so it
+/// runs on the reading thread; the writer makes the small raw entry, which balances
+/// the two threads.
+pub struct RecordRenderer {
+    layout: Layout,
+    details: DetailsRenderer,
+}
+
+impl RecordRenderer {
+    pub fn new(layout: Layout) -> RecordRenderer {
+        RecordRenderer {
+            layout,
+            details: DetailsRenderer::new(layout),
+        }
+    }
+
+    /// The current layout's raw.json entry.
+    fn current_raw(rec: &TestRecord, out: &mut Vec<u8>) {
+        let (start, stop, duration) = Layout::Current.times(rec);
+        out.extend_from_slice(b"{\"name\": ");
+        write_str(out, &clean_test_name(&rec.id));
+        push_status(out, rec.status.as_str());
+        push_tags(out, &rec.tags);
+        push_timestamps(out, start, stop);
+        out.extend_from_slice(b", \"duration\": ");
+        write_opt_float(out, duration);
+        out.extend_from_slice(b", \"details\": {}}");
+    }
+
+    /// Appends the record's parts to `out`; the ranges returned are relative to what
+    /// was appended.
+    pub fn render(&mut self, rec: &TestRecord, out: &mut Vec<u8>) -> Rendered {
+        let base = out.len();
+        let name = clean_test_name(&rec.id);
+        let (start, stop, duration) = self.layout.times(rec);
+        let details_start = out.len();
+        let mut notes = self.details.render(rec, out);
+        if duration.is_none() {
+            notes.untimed_records += 1;
+        }
+        let details = details_start - base..out.len() - base;
+        let leaf_start = out.len();
+        if self.layout == Layout::Seed {
+            // The writer makes the raw entry from these bytes: the same fields, with
+            // `name` for `name_full` and the status in front.
+            out.extend_from_slice(LEAF_NAME);
+            write_str(out, &name);
+            push_tags(out, &rec.tags);
+            out.extend_from_slice(b", \"details\": {}, \"duration\": ");
+            write_opt_float(out, duration);
+            push_timestamps(out, start, stop);
+        }
+        let leaf = leaf_start - base..out.len() - base;
+        Rendered {
+            notes,
+            details,
+            leaf,
+        }
+    }
+}
+
 /// The files of one dataset (one input, or one repository run).
 #[derive(Debug, Clone)]
 pub struct DatasetFiles {
@@ -392,14 +544,11 @@ pub struct DatasetWriter {
     details: Option<DetailsWriter>,
     stats: Stats,
     leaves: Vec<Leaf>,
+    tree: Tree,
     notes: DetailNotes,
-    buf: Vec<u8>,
     inner: Vec<u8>,
-    values: Vec<u8>,
-    keys: Vec<(String, std::ops::Range<usize>)>,
+    renderer: RecordRenderer,
     scratch: Vec<u8>,
-    /// Seed layout: the fields a raw record shares with its tree leaf.
-    tail: Vec<u8>,
     error: Option<io::Error>,
 }
 
@@ -432,114 +581,75 @@ impl DatasetWriter {
             details: Some(details),
             stats: Stats::default(),
             leaves: Vec::new(),
+            tree: Tree::new(),
             notes: DetailNotes::default(),
-            buf: Vec::with_capacity(64 << 10),
             inner: Vec::with_capacity(64 << 10),
-            values: Vec::with_capacity(64 << 10),
-            keys: Vec::new(),
+            renderer: RecordRenderer::new(layout),
             scratch: Vec::new(),
-            tail: Vec::new(),
             error: None,
         })
     }
 
     /// Adds one record. A write error is kept and returned by `finish`.
-    pub fn record(&mut self, rec: TestRecord) {
+    pub fn record(&mut self, rec: &TestRecord) {
+        self.record_with(rec, None);
+    }
+
+    /// Adds one record already rendered by a [`RecordRenderer`] of this layout (possibly
+    /// on another thread): `bytes` is what it appended, `rendered` what it returned.
+    pub fn record_prerendered(&mut self, rec: &TestRecord, bytes: &[u8], rendered: &Rendered) {
+        self.record_with(rec, Some((bytes, rendered)));
+    }
+
+    fn record_with(&mut self, rec: &TestRecord, prerendered: Option<(&[u8], &Rendered)>) {
         if self.error.is_none()
-            && let Err(e) = self.write_record(rec)
+            && let Err(e) = self.write_record(rec, prerendered)
         {
             self.error = Some(e);
         }
     }
 
-    fn write_record(&mut self, rec: TestRecord) -> io::Result<()> {
-        let layout = self.layout;
-        let name = clean_test_name(&rec.id).into_owned();
-        let start = rec.start.map(|t| layout.micros(t));
-        let stop = rec.stop.map(|t| layout.micros(t));
-        let duration = match (start, stop) {
-            (Some(a), Some(b)) => Some((b - a) as f64 / 1e6),
-            _ => None,
+    fn write_record(
+        &mut self,
+        rec: &TestRecord,
+        prerendered: Option<(&[u8], &Rendered)>,
+    ) -> io::Result<()> {
+        let (bytes, r) = match prerendered {
+            Some((bytes, r)) => (bytes, r.clone()),
+            None => {
+                self.inner.clear();
+                let r = self.renderer.render(rec, &mut self.inner);
+                (self.inner.as_slice(), r)
+            }
         };
-        if duration.is_none() {
-            self.notes.untimed_records += 1;
-        }
+        let layout = self.layout;
+        self.notes.add(r.notes);
+        let name = clean_test_name(&rec.id);
 
         // raw.json entry
-        let buf = &mut self.buf;
-        buf.clear();
-        sep(buf, &mut self.raw_first);
-        let status = rec.status.as_str();
+        self.scratch.clear();
+        sep(&mut self.scratch, &mut self.raw_first);
         match layout {
-            Layout::Current => {
-                buf.extend_from_slice(b"{\"name\": ");
-                write_str(buf, &name);
-                push_status(buf, status);
-                push_tags(buf, &rec.tags);
-                push_timestamps(buf, start, stop);
-                buf.extend_from_slice(b", \"duration\": ");
-                write_opt_float(buf, duration);
-                buf.extend_from_slice(b", \"details\": {}}");
-            }
+            Layout::Current => RecordRenderer::current_raw(rec, &mut self.scratch),
             Layout::Seed => {
-                // The fields a raw record shares with its tree leaf, rendered once.
-                let tail = &mut self.tail;
-                tail.clear();
-                push_tags(tail, &rec.tags);
-                tail.extend_from_slice(b", \"details\": {}, \"duration\": ");
-                write_opt_float(tail, duration);
-                push_timestamps(tail, start, stop);
-                buf.extend_from_slice(b"{\"status\": \"");
-                buf.extend_from_slice(status.as_bytes());
-                buf.extend_from_slice(b"\", \"name\": ");
-                write_str(buf, &name);
-                buf.extend_from_slice(tail);
-                buf.push(b'}');
+                self.scratch.extend_from_slice(b"{\"status\": \"");
+                self.scratch
+                    .extend_from_slice(rec.status.as_str().as_bytes());
+                self.scratch.extend_from_slice(b"\", \"name\": ");
+                self.scratch
+                    .extend_from_slice(&bytes[r.leaf.start + LEAF_NAME.len()..r.leaf.end]);
+                self.scratch.push(b'}');
             }
         }
-        self.raw.write_all(buf)?;
+        self.raw.write_all(&self.scratch)?;
 
-        // details.json entry: stripped keys, first position; last value (current) or
-        // first value (seed) on a collision.
-        let inner = &mut self.inner;
-        inner.clear();
-        let keys = &mut self.keys;
-        keys.clear();
-        let values = &mut self.values;
-        values.clear();
-        for att in &rec.attachments {
-            let start_at = values.len();
-            let (empty, note) = details::write_value(values, att);
-            match note {
-                Some(Note::Binary) => self.notes.binary += 1,
-                Some(Note::Undecodable) => self.notes.undecodable += 1,
-                Some(Note::UnknownCharset) => self.notes.unknown_charset += 1,
-                None => {}
-            }
-            if empty {
-                continue;
-            }
-            let k = strip_detail_key(&att.name, layout == Layout::Current);
-            let range = start_at..values.len();
-            match keys.iter_mut().find(|(existing, _)| *existing == k) {
-                Some(slot) if layout == Layout::Current => slot.1 = range,
-                Some(_) => {}
-                None => keys.push((k, range)),
-            }
-        }
-        inner.push(b'{');
-        let mut f = true;
-        for (k, range) in keys.iter() {
-            sep(inner, &mut f);
-            key(inner, k);
-            inner.extend_from_slice(&values[range.clone()]);
-        }
-        inner.push(b'}');
+        // details.json entry
         if let Some(d) = self.details.as_mut() {
-            d.entry(&name, inner, &mut self.scratch)?;
+            d.entry(&name, &bytes[r.details.clone()], &mut self.scratch)?;
         }
 
         // stats
+        let (start, stop, duration) = layout.times(rec);
         let st = &mut self.stats;
         st.count += 1;
         if let Some(s) = start {
@@ -574,7 +684,7 @@ impl DatasetWriter {
                     _ => SeedDetails::None,
                 };
                 st.failures.push(StatEntry {
-                    name: name.clone(),
+                    name: name.clone().into_owned(),
                     duration,
                     seed_details,
                 });
@@ -585,7 +695,7 @@ impl DatasetWriter {
                     _ => SeedDetails::None,
                 };
                 st.skips.push(StatEntry {
-                    name: name.clone(),
+                    name: name.clone().into_owned(),
                     duration,
                     seed_details,
                 });
@@ -594,14 +704,10 @@ impl DatasetWriter {
         }
 
         if layout == Layout::Seed {
-            let mut f = Vec::with_capacity(name.len() + self.tail.len() + 16);
-            f.extend_from_slice(b", \"name_full\": ");
-            write_str(&mut f, &name);
-            f.extend_from_slice(&self.tail);
+            self.tree.insert(&name, self.leaves.len());
             self.leaves.push(Leaf {
-                name_full: name,
                 status: rec.status,
-                fields: f.into_boxed_slice(),
+                fields: bytes[r.leaf.clone()].into(),
             });
         }
         Ok(())
@@ -623,6 +729,7 @@ impl DatasetWriter {
             mut details,
             stats,
             leaves,
+            tree,
             notes,
             ..
         } = self;
@@ -638,7 +745,6 @@ impl DatasetWriter {
                 None,
             ),
             Layout::Seed => {
-                let tree = build_tree(&leaves);
                 let mut f = AtomicFile::create(&dir, &names[2], gzip)?;
                 write_tree(&mut f, &tree, &leaves)?;
                 let name = f.file_name();
@@ -657,25 +763,39 @@ impl DatasetWriter {
     }
 }
 
-/// The seed layout's tree: names split on `.`, the first segment naming the root.
-fn build_tree(leaves: &[Leaf]) -> Tree {
-    let mut tree = Tree {
-        nodes: vec![Node::default()],
-    };
-    for (i, leaf) in leaves.iter().enumerate() {
-        let mut parts = leaf.name_full.split('.');
+impl Tree {
+    fn new() -> Tree {
+        Tree {
+            nodes: vec![Node::default()],
+        }
+    }
+
+    /// Adds leaf `leaf` under its cleaned name split on `.`; the first segment names the
+    /// root (so the root ends up named after the last record's first segment).
+    fn insert(&mut self, name_full: &str, leaf: usize) {
+        let mut parts = name_full.split('.');
         let first = parts.next().unwrap_or("");
-        tree.nodes[0].name = Some(first.to_owned());
+        set_name(&mut self.nodes[0].name, first);
         let mut node = 0;
         let mut last = first;
         for part in parts {
             last = part;
-            node = tree.child(node, part);
+            node = self.child(node, part);
         }
-        tree.nodes[node].leaf = Some(i);
-        tree.nodes[node].name = Some(last.to_owned());
+        self.nodes[node].leaf = Some(leaf);
+        set_name(&mut self.nodes[node].name, last);
     }
-    tree
+}
+
+fn set_name(slot: &mut Option<String>, name: &str) {
+    match slot {
+        Some(s) if s == name => {}
+        Some(s) => {
+            s.clear();
+            s.push_str(name);
+        }
+        None => *slot = Some(name.to_owned()),
+    }
 }
 
 /// Writes the tree depth first with an explicit stack, flushing to `w` as it goes.
@@ -740,18 +860,20 @@ fn open_node(out: &mut Vec<u8>, node: &Node, leaves: &[Leaf]) {
 mod tests {
     use super::*;
 
-    fn leaf(name: &str) -> Leaf {
-        Leaf {
-            name_full: name.to_owned(),
-            status: Status::Success,
-            fields: b"".as_slice().into(),
-        }
-    }
-
     fn tree_json(names: &[&str]) -> String {
-        let leaves: Vec<Leaf> = names.iter().map(|n| leaf(n)).collect();
+        let leaves: Vec<Leaf> = names
+            .iter()
+            .map(|_| Leaf {
+                status: Status::Success,
+                fields: b"".as_slice().into(),
+            })
+            .collect();
+        let mut tree = Tree::new();
+        for (i, name) in names.iter().enumerate() {
+            tree.insert(name, i);
+        }
         let mut out = Vec::new();
-        write_tree(&mut out, &build_tree(&leaves), &leaves).unwrap();
+        write_tree(&mut out, &tree, &leaves).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -92,8 +92,29 @@ impl<R: FnMut(TestRecord), P: FnMut(&[u8])> EventSink for Adapter<'_, R, P> {
 /// (records left open at the end follow, in start order) and non-protocol bytes to
 /// `on_passthrough`. v2 is streamed with a bounded buffer; v1 text is read whole.
 pub fn read_records<R, P>(
+    input: impl Read,
+    format: Format,
+    on_record: &mut R,
+    on_passthrough: &mut P,
+) -> io::Result<ReadReport>
+where
+    R: FnMut(TestRecord),
+    P: FnMut(&[u8]),
+{
+    read_records_with(
+        input,
+        format,
+        RecordBuilder::new(),
+        on_record,
+        on_passthrough,
+    )
+}
+
+/// [`read_records`] with a given builder (e.g. one that reuses records from a pool).
+pub fn read_records_with<R, P>(
     mut input: impl Read,
     format: Format,
+    builder: RecordBuilder,
     on_record: &mut R,
     on_passthrough: &mut P,
 ) -> io::Result<ReadReport>
@@ -114,7 +135,7 @@ where
         f => f,
     };
     let mut a = Adapter {
-        builder: RecordBuilder::new(),
+        builder,
         on_record,
         on_passthrough,
         report: ReadReport::default(),

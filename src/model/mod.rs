@@ -6,7 +6,7 @@ mod records;
 pub mod time;
 
 pub use names::{clean_test_name, strip_detail_key};
-pub use records::{Attachment, Event, FileChunk, RecordBuilder, TestRecord};
+pub use records::{Attachment, Event, FileChunk, RecordBuilder, RecordPool, TestRecord};
 pub use time::Timestamp;
 
 use std::fmt;

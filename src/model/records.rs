@@ -3,6 +3,7 @@
 //! first/last timestamps, the last tag set, and attachments reassembled per name.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -104,7 +105,7 @@ impl TestRecord {
         self.attachments.iter().find(|a| a.name == name)
     }
 
-    fn apply(&mut self, ev: &Event<'_>) {
+    fn apply(&mut self, ev: &Event<'_>, spare: &mut Vec<Attachment>) {
         self.stop = ev.timestamp;
         if let Some(tags) = ev.tags {
             let same =
@@ -123,11 +124,11 @@ impl TestRecord {
             self.status = ev.status;
         }
         if let Some(f) = ev.file {
-            self.add_chunk(f);
+            self.add_chunk(f, spare);
         }
     }
 
-    fn add_chunk(&mut self, f: FileChunk<'_>) {
+    fn add_chunk(&mut self, f: FileChunk<'_>, spare: &mut Vec<Attachment>) {
         if let Some(a) = self.attachments.iter_mut().find(|a| a.name == f.name) {
             a.data.extend_from_slice(f.data);
             if a.mime.is_none() {
@@ -135,13 +136,81 @@ impl TestRecord {
             }
             a.complete |= f.eof;
         } else if !f.data.is_empty() {
-            self.attachments.push(Attachment {
-                name: f.name.to_owned(),
-                mime: f.mime.map(str::to_owned),
-                data: f.data.to_vec(),
-                complete: f.eof,
-            });
+            let att = match spare.pop() {
+                Some(mut a) => {
+                    a.name.push_str(f.name);
+                    a.mime = f.mime.map(str::to_owned);
+                    a.data.extend_from_slice(f.data);
+                    a.complete = f.eof;
+                    a
+                }
+                None => Attachment {
+                    name: f.name.to_owned(),
+                    mime: f.mime.map(str::to_owned),
+                    data: f.data.to_vec(),
+                    complete: f.eof,
+                },
+            };
+            self.attachments.push(att);
         }
+    }
+
+    /// Makes a used record new again, keeping its buffers; its attachments go to
+    /// `spare` (emptied) unless they hold a lot of memory.
+    fn reset(&mut self, id: &str, route_code: Option<&str>, spare: &mut Vec<Attachment>) {
+        self.id.clear();
+        self.id.push_str(id);
+        match (&mut self.route_code, route_code) {
+            (Some(rc), Some(new)) => {
+                rc.clear();
+                rc.push_str(new);
+            }
+            (slot, new) => *slot = new.map(str::to_owned),
+        }
+        self.status = Status::Unknown;
+        self.start = None;
+        self.stop = None;
+        self.tags.clear();
+        self.runnable = true;
+        for mut a in self.attachments.drain(..) {
+            if a.data.capacity() <= KEEP_ATTACHMENT_BYTES && spare.len() < KEEP_ATTACHMENTS {
+                a.name.clear();
+                a.data.clear();
+                spare.push(a);
+            }
+        }
+    }
+}
+
+/// Attachment buffers larger than this are freed rather than reused.
+const KEEP_ATTACHMENT_BYTES: usize = 256 << 10;
+/// Spare attachments kept for reuse.
+const KEEP_ATTACHMENTS: usize = 4096;
+/// Used records a pool keeps.
+const KEEP_RECORDS: usize = 8192;
+
+/// Used records handed back for reuse, so that steady-state grouping allocates (and
+/// frees) almost nothing, also when records are consumed on another thread: the
+/// consumer gives records back, the builder resets them on its own thread.
+#[derive(Default)]
+pub struct RecordPool {
+    spare: Mutex<Vec<TestRecord>>,
+}
+
+impl RecordPool {
+    pub fn new() -> Arc<RecordPool> {
+        Arc::new(RecordPool::default())
+    }
+
+    /// Hands used records back (beyond a bound they are dropped).
+    pub fn give(&self, records: Vec<TestRecord>) {
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let room = KEEP_RECORDS.saturating_sub(spare.len());
+        spare.extend(records.into_iter().take(room));
+    }
+
+    fn take_all(&self, into: &mut Vec<TestRecord>) {
+        into.append(&mut self.spare.lock().unwrap_or_else(|e| e.into_inner()));
     }
 }
 
@@ -159,11 +228,45 @@ pub struct RecordBuilder {
     key_buf: String,
     seq: u64,
     completed: u64,
+    pool: Option<Arc<RecordPool>>,
+    /// Used records taken from the pool, reset when reused.
+    reusable: Vec<TestRecord>,
+    spare_attachments: Vec<Attachment>,
 }
 
 impl RecordBuilder {
     pub fn new() -> RecordBuilder {
         RecordBuilder::default()
+    }
+
+    /// A builder that reuses the records its consumer gives back to `pool`.
+    pub fn with_pool(pool: Arc<RecordPool>) -> RecordBuilder {
+        RecordBuilder {
+            pool: Some(pool),
+            ..RecordBuilder::default()
+        }
+    }
+
+    fn new_record(
+        &mut self,
+        id: &str,
+        route_code: Option<&str>,
+        start: Option<Timestamp>,
+    ) -> TestRecord {
+        if self.reusable.is_empty()
+            && let Some(pool) = &self.pool
+        {
+            pool.take_all(&mut self.reusable);
+        }
+        let mut r = match self.reusable.pop() {
+            Some(mut r) => {
+                r.reset(id, route_code, &mut self.spare_attachments);
+                r
+            }
+            None => TestRecord::new(id, route_code),
+        };
+        r.start = start;
+        r
     }
 
     /// Number of records completed so far.
@@ -187,24 +290,19 @@ impl RecordBuilder {
         if ev.status.is_final() {
             let mut record = match self.open.remove(self.key_buf.as_str()) {
                 Some(o) => o.record,
-                None => {
-                    let mut r = TestRecord::new(id, ev.route_code);
-                    r.start = ev.timestamp;
-                    r
-                }
+                None => self.new_record(id, ev.route_code, ev.timestamp),
             };
-            record.apply(ev);
+            record.apply(ev, &mut self.spare_attachments);
             self.completed += 1;
             done(record);
             return;
         }
         if let Some(o) = self.open.get_mut(self.key_buf.as_str()) {
-            o.record.apply(ev);
+            o.record.apply(ev, &mut self.spare_attachments);
             return;
         }
-        let mut record = TestRecord::new(id, ev.route_code);
-        record.start = ev.timestamp;
-        record.apply(ev);
+        let mut record = self.new_record(id, ev.route_code, ev.timestamp);
+        record.apply(ev, &mut self.spare_attachments);
         self.seq += 1;
         self.open.insert(
             self.key_buf.clone(),
@@ -307,6 +405,34 @@ mod tests {
         let fin = Event::status(Status::Success, "u");
         let recs = collect(&[first, fin]);
         assert_eq!((recs[0].start, recs[0].stop), (ts(5), None));
+    }
+
+    #[test]
+    fn reused_records_start_clean() {
+        let pool = RecordPool::new();
+        let mut b = RecordBuilder::with_pool(pool.clone());
+        let mut first = Vec::new();
+        let mut e = Event::status(Status::Fail, "a");
+        e.route_code = Some("0");
+        e.timestamp = ts(1);
+        let tags: &[&str] = &["worker-0"];
+        e.tags = Some(tags);
+        e.file = Some(FileChunk {
+            name: "traceback",
+            mime: Some("text/plain"),
+            data: b"boom",
+            eof: true,
+        });
+        b.push(&e, &mut |r| first.push(r));
+        pool.give(first);
+        let mut second = Vec::new();
+        b.push(&Event::status(Status::Success, "b"), &mut |r| {
+            second.push(r)
+        });
+        assert_eq!(
+            second[0],
+            collect(&[Event::status(Status::Success, "b")])[0]
+        );
     }
 
     #[test]
