@@ -3,4 +3,5 @@
 pub mod details;
 pub mod output;
 pub mod pyjson;
+pub mod seed_tree;
 pub mod stackviz;

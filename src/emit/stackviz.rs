@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::emit::details::{self, Note};
 use crate::emit::output::AtomicFile;
 use crate::emit::pyjson::{self, key, sep, write_str};
+use crate::emit::seed_tree::SeedTree;
 use crate::model::time::write_isoformat;
 use crate::model::{Status, TestRecord, clean_test_name, strip_detail_key};
 
@@ -294,81 +295,6 @@ impl DetailsWriter {
     }
 }
 
-/// One leaf of the seed layout's tree (details are always empty there).
-struct Leaf {
-    status: Status,
-    /// The leaf's fields after `name`, already in JSON: `, "tags": [...], "name_full":
-    /// ..., "details": {}, "duration": ..., "timestamps": [...]`.
-    fields: Box<[u8]>,
-}
-
-/// One node of the seed tree; children are indices into the arena.
-#[derive(Default)]
-struct Node {
-    name: Option<String>,
-    children: Option<Vec<usize>>,
-    /// Child positions by name, built once a node has many children.
-    index: Option<HashMap<Box<str>, usize, foldhash::fast::RandomState>>,
-    leaf: Option<usize>,
-}
-
-/// Children before a node gets a name index (a linear scan is faster below this).
-const INDEX_AFTER: usize = 4;
-
-/// The seed tree in an arena (node 0 is the root): building, writing and dropping it
-/// never recurse, so a test id with a million dots cannot overflow the stack.
-struct Tree {
-    nodes: Vec<Node>,
-}
-
-impl Tree {
-    /// The first child of `parent` named `part`, created at the end if there is none.
-    fn child(&mut self, parent: usize, part: &str) -> usize {
-        let found = {
-            let p = &self.nodes[parent];
-            match (&p.index, &p.children) {
-                (Some(index), _) => index.get(part).copied(),
-                (None, Some(children)) => children
-                    .iter()
-                    .copied()
-                    .find(|&c| self.nodes[c].name.as_deref() == Some(part)),
-                (None, None) => None,
-            }
-        };
-        if let Some(c) = found {
-            return c;
-        }
-        let id = self.nodes.len();
-        self.nodes.push(Node {
-            name: Some(part.to_owned()),
-            ..Node::default()
-        });
-        let children = self.nodes[parent].children.get_or_insert_with(Vec::new);
-        children.push(id);
-        let n = children.len();
-        if let Some(index) = &mut self.nodes[parent].index {
-            index.insert(part.into(), id);
-        } else if n > INDEX_AFTER {
-            let mut index: HashMap<Box<str>, usize, foldhash::fast::RandomState> =
-                HashMap::default();
-            for &c in self.nodes[parent].children.as_deref().unwrap_or_default() {
-                // the first child of a name wins, as in a linear scan
-                index
-                    .entry(
-                        self.nodes[c]
-                            .name
-                            .clone()
-                            .unwrap_or_default()
-                            .into_boxed_str(),
-                    )
-                    .or_insert(c);
-            }
-            self.nodes[parent].index = Some(index);
-        }
-        id
-    }
-}
-
 /// Counts of attachments not exported as the text they claim to be.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DetailNotes {
@@ -543,8 +469,7 @@ pub struct DatasetWriter {
     raw_first: bool,
     details: Option<DetailsWriter>,
     stats: Stats,
-    leaves: Vec<Leaf>,
-    tree: Tree,
+    tree: SeedTree,
     notes: DetailNotes,
     inner: Vec<u8>,
     renderer: RecordRenderer,
@@ -580,8 +505,7 @@ impl DatasetWriter {
             raw_first: true,
             details: Some(details),
             stats: Stats::default(),
-            leaves: Vec::new(),
-            tree: Tree::new(),
+            tree: SeedTree::new(),
             notes: DetailNotes::default(),
             inner: Vec::with_capacity(64 << 10),
             renderer: RecordRenderer::new(layout),
@@ -704,11 +628,7 @@ impl DatasetWriter {
         }
 
         if layout == Layout::Seed {
-            self.tree.insert(&name, self.leaves.len());
-            self.leaves.push(Leaf {
-                status: rec.status,
-                fields: bytes[r.leaf.clone()].into(),
-            });
+            self.tree.add(&name, rec.status, &bytes[r.leaf.clone()]);
         }
         Ok(())
     }
@@ -728,7 +648,6 @@ impl DatasetWriter {
             raw,
             mut details,
             stats,
-            leaves,
             tree,
             notes,
             ..
@@ -746,7 +665,7 @@ impl DatasetWriter {
             ),
             Layout::Seed => {
                 let mut f = AtomicFile::create(&dir, &names[2], gzip)?;
-                write_tree(&mut f, &tree, &leaves)?;
+                tree.write(&mut f)?;
                 let name = f.file_name();
                 f.commit()?;
                 (name, Some(stats_json))
@@ -760,143 +679,5 @@ impl DatasetWriter {
             notes,
             stats,
         })
-    }
-}
-
-impl Tree {
-    fn new() -> Tree {
-        Tree {
-            nodes: vec![Node::default()],
-        }
-    }
-
-    /// Adds leaf `leaf` under its cleaned name split on `.`; the first segment names the
-    /// root (so the root ends up named after the last record's first segment).
-    fn insert(&mut self, name_full: &str, leaf: usize) {
-        let mut parts = name_full.split('.');
-        let first = parts.next().unwrap_or("");
-        set_name(&mut self.nodes[0].name, first);
-        let mut node = 0;
-        let mut last = first;
-        for part in parts {
-            last = part;
-            node = self.child(node, part);
-        }
-        self.nodes[node].leaf = Some(leaf);
-        set_name(&mut self.nodes[node].name, last);
-    }
-}
-
-fn set_name(slot: &mut Option<String>, name: &str) {
-    match slot {
-        Some(s) if s == name => {}
-        Some(s) => {
-            s.clear();
-            s.push_str(name);
-        }
-        None => *slot = Some(name.to_owned()),
-    }
-}
-
-/// Writes the tree depth first with an explicit stack, flushing to `w` as it goes.
-fn write_tree(w: &mut impl Write, tree: &Tree, leaves: &[Leaf]) -> io::Result<()> {
-    let mut out = Vec::with_capacity(1 << 20);
-    // (node, how many of its children are written so far)
-    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
-    open_node(&mut out, &tree.nodes[0], leaves);
-    while let Some(top) = stack.last_mut() {
-        if out.len() > 512 << 10 {
-            w.write_all(&out)?;
-            out.clear();
-        }
-        let (id, done) = *top;
-        let children = tree.nodes[id].children.as_deref().unwrap_or_default();
-        if done < children.len() {
-            top.1 += 1;
-            if done > 0 {
-                out.extend_from_slice(b", ");
-            }
-            let c = children[done];
-            open_node(&mut out, &tree.nodes[c], leaves);
-            stack.push((c, 0));
-        } else {
-            if tree.nodes[id].children.is_some() {
-                out.push(b']');
-            }
-            out.push(b'}');
-            stack.pop();
-        }
-    }
-    w.write_all(&out)
-}
-
-/// Writes a node's fields up to (and including) the opening of its `children` list.
-fn open_node(out: &mut Vec<u8>, node: &Node, leaves: &[Leaf]) {
-    out.push(b'{');
-    let mut first = true;
-    if let Some(i) = node.leaf {
-        sep(out, &mut first);
-        key(out, "status");
-        out.push(b'"');
-        out.extend_from_slice(leaves[i].status.as_str().as_bytes());
-        out.push(b'"');
-    }
-    if let Some(name) = &node.name {
-        sep(out, &mut first);
-        key(out, "name");
-        write_str(out, name);
-    }
-    if let Some(i) = node.leaf {
-        out.extend_from_slice(&leaves[i].fields);
-    }
-    if node.children.is_some() {
-        sep(out, &mut first);
-        key(out, "children");
-        out.push(b'[');
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tree_json(names: &[&str]) -> String {
-        let leaves: Vec<Leaf> = names
-            .iter()
-            .map(|_| Leaf {
-                status: Status::Success,
-                fields: b"".as_slice().into(),
-            })
-            .collect();
-        let mut tree = Tree::new();
-        for (i, name) in names.iter().enumerate() {
-            tree.insert(name, i);
-        }
-        let mut out = Vec::new();
-        write_tree(&mut out, &tree, &leaves).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn tree_follows_the_seed_rules() {
-        assert_eq!(tree_json(&[]), "{}");
-        assert_eq!(
-            tree_json(&["a.b.c", "a.b.d", "z.b"]),
-            // the root takes the last record's first segment; `z.b` lands on `a.b`'s node
-            r#"{"name": "z", "children": [{"status": "success", "name": "b", "children": [{"status": "success", "name": "c"}, {"status": "success", "name": "d"}]}]}"#
-        );
-        // many children switch to the name index without changing the output
-        let names: Vec<String> = (0..20).map(|i| format!("p.C.t{}", i % 10)).collect();
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let json = tree_json(&refs);
-        assert_eq!(json.matches("\"name\": \"t").count(), 10, "{json}");
-    }
-
-    #[test]
-    fn a_test_id_with_a_million_dots_does_not_overflow_the_stack() {
-        let name = format!("a{}", ".x".repeat(1_000_000));
-        let json = tree_json(&[&name]);
-        assert!(json.starts_with(r#"{"name": "a", "children": [{"name": "x""#));
-        assert_eq!(json.matches('{').count(), 1_000_001);
     }
 }
