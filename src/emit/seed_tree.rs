@@ -24,9 +24,14 @@ struct Node {
 
 struct Leaf {
     status: Status,
-    /// Into `SeedTree::leaf_bytes`: the leaf's JSON fields after `name`.
+    /// Into `SeedTree::leaf_chunks[chunk]`: the leaf's JSON fields after `name`.
+    chunk: u32,
     fields: Range<usize>,
 }
+
+/// Leaf bytes are kept in chunks of this size (growing one large buffer would copy it
+/// again at every doubling).
+const LEAF_CHUNK: usize = 1 << 20;
 
 pub struct SeedTree {
     nodes: Vec<Node>,
@@ -36,7 +41,7 @@ pub struct SeedTree {
     lookup: HashMap<(u32, u64), u32, foldhash::fast::RandomState>,
     hasher: foldhash::fast::FixedState,
     leaves: Vec<Leaf>,
-    leaf_bytes: Vec<u8>,
+    leaf_chunks: Vec<Vec<u8>>,
     /// The previous record's name and the node of each of its segments after the
     /// first: records of one class share a path, and walking it again skips the hash
     /// map (whose misses dominate the cost of adding a record).
@@ -63,7 +68,7 @@ impl SeedTree {
             lookup: HashMap::default(),
             hasher: foldhash::fast::FixedState::with_seed(0x5eed),
             leaves: Vec::new(),
-            leaf_bytes: Vec::new(),
+            leaf_chunks: Vec::new(),
             last_name: String::new(),
             last_path: Vec::new(),
         }
@@ -72,12 +77,23 @@ impl SeedTree {
     /// Adds a record: `fields` are its leaf's JSON fields after `name` (starting with
     /// `, `), as written into the tree.
     pub fn add(&mut self, name_full: &str, status: Status, fields: &[u8]) {
-        let start = self.leaf_bytes.len();
-        self.leaf_bytes.extend_from_slice(fields);
+        if self
+            .leaf_chunks
+            .last()
+            .is_none_or(|c| c.len() + fields.len() > c.capacity())
+        {
+            self.leaf_chunks
+                .push(Vec::with_capacity(LEAF_CHUNK.max(fields.len())));
+        }
+        let chunk = self.leaf_chunks.len() - 1;
+        let bytes = &mut self.leaf_chunks[chunk];
+        let start = bytes.len();
+        bytes.extend_from_slice(fields);
         let leaf = self.leaves.len() as u32;
         self.leaves.push(Leaf {
             status,
-            fields: start..self.leaf_bytes.len(),
+            chunk: chunk as u32,
+            fields: start..bytes.len(),
         });
         let mut parts = name_full.split('.');
         let first = parts.next().unwrap_or("");
@@ -203,7 +219,7 @@ impl SeedTree {
             write_str(out, name);
         }
         if let Some(l) = leaf {
-            out.extend_from_slice(&self.leaf_bytes[l.fields.clone()]);
+            out.extend_from_slice(&self.leaf_chunks[l.chunk as usize][l.fields.clone()]);
         }
         if node.children.is_some() {
             sep(out, &mut first);
