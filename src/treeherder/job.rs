@@ -1,0 +1,402 @@
+//! Pulse-job documents from runs: a run's summary (counts, time span, first failures)
+//! plus the CI's settings give one job per run, shaped for the chosen schema version.
+
+use serde_json::{Map, Value, json};
+
+use crate::emit::details;
+use crate::model::time::rfc3339;
+use crate::model::{Status, TestRecord, Timestamp, clean_test_name};
+use crate::treeherder::schema::SchemaVersion;
+
+/// How many failures a job's summary names.
+const SUMMARY_FAILURES: usize = 5;
+
+/// What a job needs to know about a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub other: u64,
+    pub start: Option<Timestamp>,
+    pub stop: Option<Timestamp>,
+    /// (test name, last line of its traceback) of the first failures.
+    pub first_failures: Vec<(String, String)>,
+    /// The input could not be read (or held nothing readable).
+    pub unreadable: bool,
+}
+
+impl RunSummary {
+    pub fn add(&mut self, r: &TestRecord) {
+        match r.status {
+            Status::Success | Status::XFail => self.passed += 1,
+            Status::Fail | Status::UxSuccess | Status::InProgress | Status::Unknown => {
+                self.failed += 1;
+                if self.first_failures.len() < SUMMARY_FAILURES {
+                    let last = r
+                        .attachments
+                        .iter()
+                        .find(|a| a.name.starts_with("traceback"))
+                        .map(|a| {
+                            details::text(a)
+                                .trim()
+                                .lines()
+                                .last()
+                                .unwrap_or("")
+                                .to_owned()
+                        })
+                        .unwrap_or_else(|| r.status.as_str().to_owned());
+                    self.first_failures
+                        .push((clean_test_name(&r.id).into_owned(), last));
+                }
+            }
+            Status::Skip => self.skipped += 1,
+            Status::Exists => self.other += 1,
+        }
+        for t in [r.start, r.stop].into_iter().flatten() {
+            self.start = Some(self.start.map_or(t, |s| s.min(t)));
+            self.stop = Some(self.stop.map_or(t, |s| s.max(t)));
+        }
+    }
+
+    /// Treeherder's result for the run.
+    pub fn result(&self) -> &'static str {
+        if self.unreadable {
+            "exception"
+        } else if self.failed > 0 {
+            "fail"
+        } else {
+            "success"
+        }
+    }
+
+    /// The human summary for `jobInfo.summary`.
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "passed {}, failed {}, skipped {}",
+            self.passed, self.failed, self.skipped
+        );
+        for (name, line) in &self.first_failures {
+            s.push_str(&format!("\nFAIL {name}: {line}"));
+        }
+        if self.failed as usize > self.first_failures.len() {
+            s.push_str(&format!(
+                "\n... and {} more failures",
+                self.failed as usize - self.first_failures.len()
+            ));
+        }
+        s
+    }
+}
+
+/// A machine (`buildMachine` / `runMachine`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Machine {
+    pub platform: String,
+    pub os: String,
+    pub architecture: String,
+    pub name: Option<String>,
+}
+
+/// The settings of a job, validated and defaulted (everything but the run).
+#[derive(Debug, Clone, Default)]
+pub struct JobSpec {
+    pub project: String,
+    pub revision: String,
+    pub push_id: Option<u64>,
+    /// `hg.mozilla.org` or `github.com` (2016/2025 schemas).
+    pub origin_kind: String,
+    pub github_owner: Option<String>,
+    pub task_id: Option<String>,
+    pub retry_id: u64,
+    pub build_system: String,
+    pub job_name: String,
+    pub job_symbol: String,
+    pub group_name: Option<String>,
+    pub group_symbol: String,
+    pub tier: Option<u8>,
+    pub job_kind: String,
+    pub state: String,
+    pub result: Option<String>,
+    pub reason: Option<String>,
+    pub owner: Option<String>,
+    pub product: Option<String>,
+    pub labels: Vec<String>,
+    pub build_machine: Option<Machine>,
+    pub run_machine: Option<Machine>,
+    /// (name, url)
+    pub logs: Vec<(String, String)>,
+    /// (label, link text, url)
+    pub links: Vec<(String, String, String)>,
+}
+
+/// Makes `s` a valid taskId: only `[A-Za-z0-9/+-]`, at most 50 characters.
+pub fn sanitize_task_id(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '/' | '+' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    out.truncate(50);
+    if out.is_empty() { "job".into() } else { out }
+}
+
+/// Makes `s` match `^[\w-]+$` (machine names, labels): other characters become `-`.
+pub fn sanitize_word(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if let Some((i, _)) = out.char_indices().nth(max) {
+        out.truncate(i);
+    }
+    out
+}
+
+/// FNV-1a, 64 bits: a stable hash (the same in every build), for default task ids.
+fn fnv1a(seed: u64, data: &[u8]) -> u64 {
+    data.iter().fold(seed, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// A task id that is the same for the same job of the same push (so pending → running →
+/// completed updates and retries of a publish refer to one job) and valid by
+/// construction: `rp-` and 32 hex digits.
+pub fn default_task_id(spec: &JobSpec, input: &str) -> String {
+    let key = format!(
+        "{}\0{}\0{}\0{}\0{}\0{}\0{}",
+        spec.project,
+        spec.revision,
+        spec.group_symbol,
+        spec.job_symbol,
+        spec.job_name,
+        spec.run_machine
+            .as_ref()
+            .or(spec.build_machine.as_ref())
+            .map_or("", |m| m.platform.as_str()),
+        input
+    );
+    let a = fnv1a(0xcbf2_9ce4_8422_2325, key.as_bytes());
+    let b = fnv1a(0x8422_2325_cbf2_9ce4, key.as_bytes());
+    format!("rp-{a:016x}{b:016x}")
+}
+
+fn machine(m: &Machine) -> Value {
+    let mut o = Map::new();
+    o.insert("platform".into(), json!(m.platform));
+    o.insert("os".into(), json!(m.os));
+    o.insert("architecture".into(), json!(m.architecture));
+    if let Some(n) = &m.name {
+        o.insert("name".into(), json!(n));
+    }
+    Value::Object(o)
+}
+
+/// The pulse-job document for one run.
+pub fn pulse_job(spec: &JobSpec, run: &RunSummary, input: &str, version: SchemaVersion) -> Value {
+    let mut origin = Map::new();
+    if version.origin_has_kind() {
+        origin.insert("kind".into(), json!(spec.origin_kind));
+        if spec.origin_kind == "github.com"
+            && let Some(owner) = &spec.github_owner
+        {
+            origin.insert("owner".into(), json!(owner));
+        }
+    }
+    origin.insert("project".into(), json!(spec.project));
+    origin.insert("revision".into(), json!(spec.revision));
+    if let Some(id) = spec.push_id {
+        let key = match (version.origin_has_kind(), spec.origin_kind.as_str()) {
+            (false, _) => "id",
+            (true, "github.com") => "pullRequestID",
+            (true, _) => "pushLogID",
+        };
+        origin.insert(key.into(), json!(id));
+    }
+    let mut display = Map::new();
+    display.insert("jobName".into(), json!(spec.job_name));
+    display.insert("jobSymbol".into(), json!(spec.job_symbol));
+    display.insert("groupSymbol".into(), json!(spec.group_symbol));
+    if let Some(g) = &spec.group_name {
+        display.insert("groupName".into(), json!(g));
+    }
+    let mut job = Map::new();
+    let task_id = spec
+        .task_id
+        .clone()
+        .unwrap_or_else(|| default_task_id(spec, input));
+    job.insert("taskId".into(), json!(task_id));
+    job.insert("retryId".into(), json!(spec.retry_id));
+    job.insert("origin".into(), Value::Object(origin));
+    job.insert("buildSystem".into(), json!(spec.build_system));
+    job.insert("display".into(), Value::Object(display));
+    job.insert("state".into(), json!(spec.state));
+    if spec.state == "completed" {
+        job.insert(
+            "result".into(),
+            json!(spec.result.as_deref().unwrap_or(run.result())),
+        );
+    }
+    job.insert("jobKind".into(), json!(spec.job_kind));
+    if let Some(t) = spec.tier {
+        job.insert("tier".into(), json!(t));
+    }
+    match (&spec.build_machine, &spec.run_machine) {
+        (Some(b), Some(r)) => {
+            job.insert("buildMachine".into(), machine(b));
+            job.insert("runMachine".into(), machine(r));
+        }
+        (Some(m), None) => {
+            job.insert("buildMachine".into(), machine(m));
+        }
+        (None, Some(m)) => {
+            job.insert("runMachine".into(), machine(m));
+        }
+        (None, None) => {}
+    }
+    for (k, v) in [
+        ("reason", &spec.reason),
+        ("owner", &spec.owner),
+        ("productName", &spec.product),
+    ] {
+        if let Some(v) = v {
+            job.insert(k.into(), json!(v));
+        }
+    }
+    job.insert("labels".into(), json!(spec.labels));
+    if let Some(s) = run.start {
+        job.insert("timeScheduled".into(), json!(rfc3339(s)));
+        job.insert("timeStarted".into(), json!(rfc3339(s)));
+    }
+    if let (Some(e), "completed") = (run.stop, spec.state.as_str()) {
+        job.insert("timeCompleted".into(), json!(rfc3339(e)));
+    }
+    if !spec.logs.is_empty() {
+        let logs: Vec<Value> = spec
+            .logs
+            .iter()
+            .map(|(n, u)| json!({"name": n, "url": u}))
+            .collect();
+        job.insert("logs".into(), Value::Array(logs));
+    }
+    let mut info = Map::new();
+    info.insert("summary".into(), json!(run.text()));
+    if !spec.links.is_empty() {
+        let links: Vec<Value> = spec
+            .links
+            .iter()
+            .map(|(l, t, u)| json!({"label": l, "linkText": t, "url": u}))
+            .collect();
+        info.insert("links".into(), Value::Array(links));
+    }
+    job.insert("jobInfo".into(), Value::Object(info));
+    job.insert("version".into(), json!(1));
+    Value::Object(job)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::treeherder::schema::JobSchema;
+
+    fn spec() -> JobSpec {
+        JobSpec {
+            project: "mozilla-central".into(),
+            revision: "9c6e4c31ad26efdad0b9af47a2b530bc414ce2c3".into(),
+            push_id: Some(42),
+            origin_kind: "hg.mozilla.org".into(),
+            build_system: "resultpipe".into(),
+            job_name: "unit tests".into(),
+            job_symbol: "T".into(),
+            group_symbol: "?".into(),
+            job_kind: "test".into(),
+            state: "completed".into(),
+            run_machine: Some(Machine {
+                platform: "linux64".into(),
+                os: "linux".into(),
+                architecture: "x86_64".into(),
+                name: Some(sanitize_word("ci-1.example.org", 50)),
+            }),
+            logs: vec![(
+                "live_backing_log".into(),
+                "https://ci.example.org/log.txt".into(),
+            )],
+            links: vec![(
+                "artifact uploaded".into(),
+                "report".into(),
+                "https://ci.example.org/r.html".into(),
+            )],
+            ..JobSpec::default()
+        }
+    }
+
+    fn run(failed: bool) -> RunSummary {
+        RunSummary {
+            passed: 10,
+            failed: u64::from(failed),
+            skipped: 2,
+            start: Some(Timestamp::new(1_700_000_000, 500_000_000)),
+            stop: Some(Timestamp::new(1_700_000_100, 0)),
+            first_failures: if failed {
+                vec![("a.T.test_x".into(), "AssertionError: 1 != 2".into())]
+            } else {
+                vec![]
+            },
+            ..RunSummary::default()
+        }
+    }
+
+    #[test]
+    fn generated_jobs_validate_against_every_schema_version() {
+        for v in [
+            SchemaVersion::V2016,
+            SchemaVersion::V2025,
+            SchemaVersion::V2026,
+        ] {
+            let schema = JobSchema::builtin(v);
+            for failed in [false, true] {
+                let job = pulse_job(&spec(), &run(failed), "x.subunit", v);
+                assert_eq!(schema.violations(&job), vec![], "{v:?}: {job}");
+                assert_eq!(job["result"], if failed { "fail" } else { "success" });
+            }
+        }
+        let job = pulse_job(&spec(), &run(true), "x.subunit", SchemaVersion::V2026);
+        assert_eq!(
+            job["origin"],
+            json!({"project": "mozilla-central", "revision": "9c6e4c31ad26efdad0b9af47a2b530bc414ce2c3", "id": 42})
+        );
+        assert_eq!(job["timeStarted"], "2023-11-14T22:13:20.5Z");
+        assert!(
+            job["jobInfo"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("FAIL a.T.test_x: AssertionError: 1 != 2")
+        );
+        assert_eq!(job["runMachine"]["name"], "ci-1-example-org");
+    }
+
+    #[test]
+    fn task_ids_are_stable_and_valid() {
+        let a = default_task_id(&spec(), "x.subunit");
+        assert_eq!(a, default_task_id(&spec(), "x.subunit"));
+        assert_ne!(a, default_task_id(&spec(), "y.subunit"));
+        assert!(
+            a.len() <= 50 && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{a}"
+        );
+        assert_eq!(sanitize_task_id("job_1.2 x"), "job-1-2-x");
+        assert_eq!(sanitize_task_id(&"a".repeat(80)).len(), 50);
+    }
+}

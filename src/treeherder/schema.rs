@@ -1,0 +1,198 @@
+//! The pulse-job JSON schemas (2016, 2025, 2026; 2026 by default) and validation with
+//! formats (`date-time`, `uri`) checked, which Treeherder itself never did.
+//!
+//! `schemas/pulse-job.<year>.json` are mozilla/treeherder's `schemas/pulse-job.yml` at
+//! three commits, converted from YAML to JSON unchanged (see `schemas/README.md`).
+
+use std::fmt;
+use std::path::Path;
+
+use clap::ValueEnum;
+use serde_json::Value;
+
+/// Which pulse-job schema to validate against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SchemaVersion {
+    /// 2016-07: draft-04, `origin.kind` required, `extra` allowed.
+    #[value(name = "2016")]
+    V2016,
+    /// 2025-06: draft-06, `origin.kind` required.
+    #[value(name = "2025")]
+    V2025,
+    /// 2026-04 (current Treeherder): `origin` is `{project, revision, id?}`.
+    #[default]
+    #[value(name = "2026")]
+    V2026,
+}
+
+impl SchemaVersion {
+    fn text(self) -> &'static str {
+        match self {
+            SchemaVersion::V2016 => include_str!("../../schemas/pulse-job.2016.json"),
+            SchemaVersion::V2025 => include_str!("../../schemas/pulse-job.2025.json"),
+            SchemaVersion::V2026 => include_str!("../../schemas/pulse-job.2026.json"),
+        }
+    }
+
+    /// Whether `origin` carries `kind` (and `pushLogID`) in this version.
+    pub fn origin_has_kind(self) -> bool {
+        !matches!(self, SchemaVersion::V2026)
+    }
+}
+
+/// One rule a document breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer into the document (`/display/jobSymbol`; empty for the root).
+    pub path: String,
+    /// What the schema requires there.
+    pub rule: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
+        write!(f, "{path}: {}", self.rule)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("{path}: cannot read schema")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not JSON: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: not a usable JSON schema: {message}")]
+    Compile { path: String, message: String },
+}
+
+/// A compiled pulse-job schema.
+pub struct JobSchema {
+    validator: jsonschema::Validator,
+    /// Where the schema came from (a version or a file), for messages.
+    pub source: String,
+}
+
+impl JobSchema {
+    /// One of the bundled schema versions.
+    pub fn builtin(version: SchemaVersion) -> JobSchema {
+        let schema: Value = serde_json::from_str(version.text()).expect("bundled schema is JSON");
+        let validator = compile(&schema).expect("bundled schema compiles");
+        let name = version
+            .to_possible_value()
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default();
+        JobSchema {
+            validator,
+            source: format!("pulse-job {name}"),
+        }
+    }
+
+    /// A schema from a JSON file.
+    pub fn from_file(path: &Path) -> Result<JobSchema, SchemaError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        let schema: Value = serde_json::from_str(&text).map_err(|e| SchemaError::Parse {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        let validator = compile(&schema).map_err(|message| SchemaError::Compile {
+            path: p.clone(),
+            message,
+        })?;
+        Ok(JobSchema {
+            validator,
+            source: p,
+        })
+    }
+
+    /// Every rule `doc` breaks (empty when valid).
+    pub fn violations(&self, doc: &Value) -> Vec<Violation> {
+        self.validator
+            .iter_errors(doc)
+            .map(|e| Violation {
+                path: e.instance_path().to_string(),
+                rule: e.to_string(),
+            })
+            .collect()
+    }
+}
+
+fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample(version: &str) -> Vec<Value> {
+        let path = format!(
+            "{}/testdata/treeherder/samples/pulse-jobs.{version}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut jobs: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for j in &mut jobs {
+            // Treeherder's own tests replace this placeholder before validating.
+            j["origin"]["project"] = json!("mozilla-central");
+        }
+        jobs
+    }
+
+    #[test]
+    fn treeherders_own_samples_validate_against_their_schema() {
+        for (v, name, n) in [
+            (SchemaVersion::V2016, "2016", 4),
+            (SchemaVersion::V2025, "2025", 30),
+            (SchemaVersion::V2026, "2026", 30),
+        ] {
+            let schema = JobSchema::builtin(v);
+            let jobs = sample(name);
+            assert_eq!(jobs.len(), n);
+            for (i, j) in jobs.iter().enumerate() {
+                assert_eq!(schema.violations(j), vec![], "{name} job {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn origin_shapes_differ_between_versions() {
+        let j2026 = &sample("2026")[0];
+        let v = JobSchema::builtin(SchemaVersion::V2025).violations(j2026);
+        assert!(v.iter().any(|v| v.path == "/origin"), "{v:?}");
+        let mut with_kind = j2026.clone();
+        with_kind["origin"]["kind"] = json!("hg.mozilla.org");
+        let v = JobSchema::builtin(SchemaVersion::V2026).violations(&with_kind);
+        assert!(v.iter().any(|v| v.path == "/origin"), "{v:?}");
+    }
+
+    #[test]
+    fn formats_and_patterns_are_checked() {
+        let mut j = sample("2026")[0].clone();
+        j["timeStarted"] = json!("yesterday");
+        j["taskId"] = json!("has_underscore");
+        j["display"]["jobSymbol"] = json!("x".repeat(26));
+        let v = JobSchema::builtin(SchemaVersion::V2026).violations(&j);
+        let paths: Vec<&str> = v.iter().map(|v| v.path.as_str()).collect();
+        for p in ["/timeStarted", "/taskId", "/display/jobSymbol"] {
+            assert!(paths.contains(&p), "{p} not in {v:?}");
+        }
+        assert!(v.iter().any(|v| v.rule.contains("date-time")), "{v:?}");
+    }
+}
