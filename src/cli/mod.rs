@@ -4,6 +4,7 @@
 pub mod inputs;
 pub mod stackviz;
 pub mod summary;
+pub mod treeherder;
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -94,6 +95,14 @@ pub enum Command {
     Stackviz(stackviz::StackvizArgs),
     /// Print a run summary; exit 1 when the run has failures.
     Summary(summary::SummaryArgs),
+    /// Treeherder jobs: generate pulse-job documents from runs, validate documents.
+    Treeherder {
+        #[command(subcommand)]
+        command: treeherder::TreeherderCommand,
+        /// Only print errors; no progress bar.
+        #[arg(short, long, global = true)]
+        quiet: bool,
+    },
 }
 
 /// Runs the `resultpipe` binary; returns the process exit code.
@@ -107,6 +116,10 @@ pub fn main_resultpipe() -> u8 {
         Command::Summary(args) => {
             init_logging(args.quiet, 0);
             summary::run(args)
+        }
+        Command::Treeherder { command, quiet } => {
+            init_logging(quiet, 0);
+            treeherder::run(command, quiet)
         }
     };
     finish(result)

@@ -1,0 +1,527 @@
+//! `resultpipe treeherder job` (pulse-job documents from runs) and
+//! `resultpipe treeherder validate` (check anyone's jobs against a pulse-job schema).
+//!
+//! Job settings come from flags, then a JSON config file (`--config`, keys are the long
+//! flag names), then the environment variables CI systems set (see [`ENV`]), then
+//! defaults: flags win.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use super::inputs::{Source, read_source};
+use super::{Failure, exit, show_progress};
+use crate::emit::output::write_file;
+use crate::ingest::repository::Repository;
+use crate::treeherder::job::{
+    JobSpec, Machine, RunSummary, pulse_job, sanitize_task_id, sanitize_word,
+};
+use crate::treeherder::schema::{JobSchema, SchemaVersion, Violation};
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TreeherderCommand {
+    /// Write pulse-job documents (JSON lines, one job per input run), validated first.
+    Job(JobArgs),
+    /// Validate JSON documents or JSON lines against a pulse-job schema (exit 2 if any
+    /// job is invalid).
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SchemaArgs {
+    /// Pulse-job schema version to validate against.
+    #[arg(long, value_enum, default_value = "2026")]
+    pub schema_version: SchemaVersion,
+    /// Validate against this JSON schema file instead.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
+
+impl SchemaArgs {
+    fn load(&self) -> Result<JobSchema, Failure> {
+        match &self.schema {
+            Some(p) => JobSchema::from_file(p).map_err(Failure::input),
+            None => Ok(JobSchema::builtin(self.schema_version)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// JSON files (an object, an array of objects, or JSON lines); `-` for stdin.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub schema: SchemaArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JobArgs {
+    /// Subunit files (v2 or v1), `-` for stdin, or directories holding a repository.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Where to write the jobs (JSON lines); `-` is stdout.
+    #[arg(short, long, default_value = "-")]
+    pub output: PathBuf,
+    /// JSON object of settings (keys as the long flags: {"project": ..., "job-symbol": ...}).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub schema: SchemaArgs,
+    /// Treeherder project (repository name).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Revision of the push (40 hex digits).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Push id (hg pushlog id or pull request number).
+    #[arg(long)]
+    pub push_id: Option<u64>,
+    /// Origin kind for the 2016/2025 schemas: hg.mozilla.org or github.com.
+    #[arg(long)]
+    pub origin_kind: Option<String>,
+    /// GitHub owner (2016/2025 schemas, github origin).
+    #[arg(long)]
+    pub github_owner: Option<String>,
+    /// Task id (default: a stable id from the push, job and input); made valid.
+    #[arg(long)]
+    pub task_id: Option<String>,
+    #[arg(long)]
+    pub retry_id: Option<u64>,
+    /// Build system name (default resultpipe).
+    #[arg(long)]
+    pub build_system: Option<String>,
+    #[arg(long)]
+    pub job_name: Option<String>,
+    #[arg(long)]
+    pub job_symbol: Option<String>,
+    #[arg(long)]
+    pub group_name: Option<String>,
+    /// Group symbol (`?` = no group, the default).
+    #[arg(long)]
+    pub group_symbol: Option<String>,
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub tier: Option<u8>,
+    /// build, test (default) or other.
+    #[arg(long)]
+    pub job_kind: Option<String>,
+    /// unscheduled, pending, running or completed (default).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Override the result (default: fail when a test failed, success otherwise,
+    /// exception when the input could not be read).
+    #[arg(long)]
+    pub result: Option<String>,
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Label (option collection: opt, debug, asan, ...); repeatable.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Platform/os/architecture for both machines (overridden by --build-*/--run-*).
+    #[arg(long)]
+    pub platform: Option<String>,
+    #[arg(long)]
+    pub os: Option<String>,
+    #[arg(long)]
+    pub arch: Option<String>,
+    #[arg(long)]
+    pub build_platform: Option<String>,
+    #[arg(long)]
+    pub build_os: Option<String>,
+    #[arg(long)]
+    pub build_arch: Option<String>,
+    #[arg(long)]
+    pub run_platform: Option<String>,
+    #[arg(long)]
+    pub run_os: Option<String>,
+    #[arg(long)]
+    pub run_arch: Option<String>,
+    /// Machine name (made to match `^[\w-]+$`: dots become dashes).
+    #[arg(long)]
+    pub machine_name: Option<String>,
+    /// Log: NAME=URL; repeatable.
+    #[arg(long = "log-url", value_name = "NAME=URL")]
+    pub log_urls: Vec<String>,
+    /// Job info link: TEXT=URL (label "artifact uploaded") or LABEL=TEXT=URL; repeatable.
+    #[arg(long = "link", value_name = "[LABEL=]TEXT=URL")]
+    pub links: Vec<String>,
+}
+
+/// Environment variables read for settings a flag or the config file did not give,
+/// first match wins.
+pub const ENV: &[(&str, &[&str])] = &[
+    ("project", &["TREEHERDER_PROJECT"]),
+    (
+        "revision",
+        &[
+            "TREEHERDER_REVISION",
+            "GITHUB_SHA",
+            "CI_COMMIT_SHA",
+            "GIT_COMMIT",
+        ],
+    ),
+    (
+        "job-name",
+        &[
+            "TREEHERDER_JOB_NAME",
+            "JOB_NAME",
+            "CI_JOB_NAME",
+            "GITHUB_JOB",
+        ],
+    ),
+    ("job-symbol", &["TREEHERDER_JOB_SYMBOL"]),
+    ("group-name", &["TREEHERDER_GROUP_NAME"]),
+    ("group-symbol", &["TREEHERDER_GROUP_SYMBOL"]),
+    (
+        "owner",
+        &[
+            "TREEHERDER_OWNER",
+            "GITHUB_ACTOR",
+            "GITLAB_USER_LOGIN",
+            "BUILD_USER_ID",
+        ],
+    ),
+    ("reason", &["TREEHERDER_REASON"]),
+    (
+        "machine-name",
+        &[
+            "TREEHERDER_MACHINE_NAME",
+            "NODE_NAME",
+            "RUNNER_NAME",
+            "CI_RUNNER_DESCRIPTION",
+        ],
+    ),
+    ("platform", &["TREEHERDER_PLATFORM"]),
+    ("os", &["TREEHERDER_OS"]),
+    ("arch", &["TREEHERDER_ARCH"]),
+    ("tier", &["TREEHERDER_TIER"]),
+    ("retry-id", &["TREEHERDER_RETRY_ID", "GITHUB_RUN_ATTEMPT"]),
+];
+
+struct Settings {
+    config: serde_json::Map<String, Value>,
+}
+
+impl Settings {
+    fn load(path: Option<&Path>) -> Result<Settings, Failure> {
+        let config = match path {
+            None => serde_json::Map::new(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Failure::input(format!("{}: cannot read config: {e}", p.display()))
+                })?;
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(m)) => m,
+                    Ok(_) => {
+                        return Err(Failure::input(format!(
+                            "{}: config must be a JSON object",
+                            p.display()
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(Failure::input(format!(
+                            "{}: config is not JSON: {e}",
+                            p.display()
+                        )));
+                    }
+                }
+            }
+        };
+        Ok(Settings { config })
+    }
+
+    /// The flag's value, else the config file's, else the first CI variable set.
+    fn get(&self, flag: &Option<String>, key: &str) -> Option<String> {
+        if let Some(v) = flag {
+            return Some(v.clone());
+        }
+        match self.config.get(key) {
+            Some(Value::String(s)) => return Some(s.clone()),
+            Some(Value::Number(n)) => return Some(n.to_string()),
+            _ => {}
+        }
+        let vars = ENV
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(&[][..], |(_, v)| *v);
+        vars.iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+    }
+
+    fn list(&self, flag: &[String], key: &str) -> Vec<String> {
+        if !flag.is_empty() {
+            return flag.to_vec();
+        }
+        match self.config.get(key) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        flag: Option<T>,
+        key: &str,
+    ) -> Result<Option<T>, Failure> {
+        if flag.is_some() {
+            return Ok(flag);
+        }
+        match self.get(&None, key) {
+            None => Ok(None),
+            Some(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Failure::input(format!("{key}: not a number: {s:?}"))),
+        }
+    }
+}
+
+fn job_spec(a: &JobArgs) -> Result<JobSpec, Failure> {
+    let s = Settings::load(a.config.as_deref())?;
+    let need = |key: &str, flag: &Option<String>| {
+        s.get(flag, key).ok_or_else(|| {
+            Failure::input(format!(
+                "--{key} is required (or set it in --config or the environment)"
+            ))
+        })
+    };
+    let machine = |p: &Option<String>, o: &Option<String>, ar: &Option<String>, prefix: &str| {
+        let platform = s
+            .get(p, &format!("{prefix}platform"))
+            .or_else(|| s.get(&a.platform, "platform"))?;
+        let os = s
+            .get(o, &format!("{prefix}os"))
+            .or_else(|| s.get(&a.os, "os"))?;
+        let architecture = s
+            .get(ar, &format!("{prefix}arch"))
+            .or_else(|| s.get(&a.arch, "arch"))?;
+        Some(Machine {
+            platform: sanitize_word(&platform, 100),
+            os: sanitize_word(&os, 25),
+            architecture: sanitize_word(&architecture, 25),
+            name: s
+                .get(&a.machine_name, "machine-name")
+                .map(|n| sanitize_word(&n, 50)),
+        })
+    };
+    let pairs = |items: Vec<String>, what: &str| -> Result<Vec<(String, String)>, Failure> {
+        items
+            .iter()
+            .map(|i| {
+                i.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .ok_or_else(|| Failure::input(format!("--{what} {i:?}: expected NAME=URL")))
+            })
+            .collect()
+    };
+    let links = s
+        .list(&a.links, "link")
+        .into_iter()
+        .map(|l| {
+            let parts: Vec<&str> = l.splitn(3, '=').collect();
+            match parts.as_slice() {
+                [text, url] if url.contains("://") => {
+                    Ok(("artifact uploaded".into(), (*text).into(), (*url).into()))
+                }
+                [label, text, url] => Ok(((*label).into(), (*text).into(), (*url).into())),
+                _ => Err(Failure::input(format!(
+                    "--link {l:?}: expected [LABEL=]TEXT=URL"
+                ))),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(JobSpec {
+        project: need("project", &a.project)?,
+        revision: need("revision", &a.revision)?,
+        push_id: s.number(a.push_id, "push-id")?,
+        origin_kind: s
+            .get(&a.origin_kind, "origin-kind")
+            .unwrap_or_else(|| "hg.mozilla.org".into()),
+        github_owner: s.get(&a.github_owner, "github-owner"),
+        task_id: s.get(&a.task_id, "task-id").map(|t| sanitize_task_id(&t)),
+        retry_id: s.number(a.retry_id, "retry-id")?.unwrap_or(0),
+        build_system: s
+            .get(&a.build_system, "build-system")
+            .unwrap_or_else(|| "resultpipe".into()),
+        job_name: s
+            .get(&a.job_name, "job-name")
+            .unwrap_or_else(|| "tests".into()),
+        job_symbol: s
+            .get(&a.job_symbol, "job-symbol")
+            .unwrap_or_else(|| "T".into()),
+        group_name: s.get(&a.group_name, "group-name"),
+        group_symbol: s
+            .get(&a.group_symbol, "group-symbol")
+            .unwrap_or_else(|| "?".into()),
+        tier: s.number(a.tier, "tier")?,
+        job_kind: s
+            .get(&a.job_kind, "job-kind")
+            .unwrap_or_else(|| "test".into()),
+        state: s
+            .get(&a.state, "state")
+            .unwrap_or_else(|| "completed".into()),
+        result: s.get(&a.result, "result"),
+        reason: s.get(&a.reason, "reason"),
+        owner: s.get(&a.owner, "owner"),
+        product: s.get(&a.product, "product"),
+        labels: s
+            .list(&a.labels, "label")
+            .iter()
+            .map(|l| sanitize_word(l, 50))
+            .collect(),
+        build_machine: machine(&a.build_platform, &a.build_os, &a.build_arch, "build-"),
+        run_machine: machine(&a.run_platform, &a.run_os, &a.run_arch, "run-"),
+        logs: pairs(s.list(&a.log_urls, "log-url"), "log-url")?,
+        links,
+    })
+}
+
+fn sources(input: &Path) -> Result<Vec<Source>, Failure> {
+    if input.as_os_str() == "-" {
+        Ok(vec![Source::Stdin])
+    } else if input.is_dir() {
+        let repo = Repository::open(input).map_err(Failure::input)?;
+        Ok(repo.latest().map(Source::from).into_iter().collect())
+    } else {
+        Ok(vec![Source::File(input.to_path_buf())])
+    }
+}
+
+pub fn run(cmd: TreeherderCommand, quiet: bool) -> Result<u8, Failure> {
+    match cmd {
+        TreeherderCommand::Job(a) => job(a, quiet),
+        TreeherderCommand::Validate(a) => validate(a),
+    }
+}
+
+fn job(a: JobArgs, quiet: bool) -> Result<u8, Failure> {
+    let spec = job_spec(&a)?;
+    let schema = a.schema.load()?;
+    let version = a.schema.schema_version;
+    let progress = show_progress(quiet);
+    let mut out = String::new();
+    let mut invalid = Vec::new();
+    for input in &a.inputs {
+        for source in sources(input)? {
+            let label = source.label();
+            let mut run = RunSummary::default();
+            match read_source(
+                &source,
+                progress,
+                |_, _| (),
+                &mut |r, _, ()| run.add(r),
+                &mut |_| {},
+            ) {
+                Ok(report) => {
+                    let total = run.passed + run.failed + run.skipped + run.other;
+                    run.unreadable = total == 0 && report.error_count > 0;
+                }
+                Err(e) => {
+                    tracing::error!("{label}: cannot read ({e}); its job says result exception");
+                    run.unreadable = true;
+                }
+            }
+            let doc = pulse_job(&spec, &run, &label, version);
+            let violations = schema.violations(&doc);
+            if !violations.is_empty() {
+                invalid.push((label, violations));
+            }
+            out.push_str(&serde_json::to_string(&doc).expect("a Value serialises"));
+            out.push('\n');
+        }
+    }
+    if !invalid.is_empty() {
+        let mut msg = format!(
+            "generated job(s) are not valid for {}; nothing written:",
+            schema.source
+        );
+        for (label, vs) in &invalid {
+            for v in vs {
+                msg.push_str(&format!("\n  {label}: {v}"));
+            }
+        }
+        return Err(Failure::input(msg));
+    }
+    if a.output.as_os_str() == "-" {
+        std::io::stdout()
+            .lock()
+            .write_all(out.as_bytes())
+            .map_err(Failure::input)?;
+    } else {
+        let dir = a
+            .output
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = a
+            .output
+            .file_name()
+            .ok_or_else(|| Failure::input("--output needs a file name"))?;
+        write_file(dir, &name.to_string_lossy(), false, out.as_bytes())
+            .map_err(|e| Failure::input(format!("cannot write {}: {e}", a.output.display())))?;
+    }
+    Ok(exit::OK)
+}
+
+/// The jobs in a text: one JSON object, a JSON array of objects, or JSON lines. A line
+/// that is not JSON is returned as an error in its place.
+fn parse_jobs(text: &str) -> Vec<Result<Value, String>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => items.into_iter().map(Ok).collect(),
+        Ok(v) => vec![Ok(v)],
+        Err(_) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str::<Value>(l).map_err(|e| format!("not JSON: {e}")))
+            .collect(),
+    }
+}
+
+fn validate(a: ValidateArgs) -> Result<u8, Failure> {
+    let schema = a.schema.load()?;
+    let (mut valid, mut bad) = (0usize, 0usize);
+    let mut out = std::io::stdout().lock();
+    for file in &a.files {
+        let (label, text) = if file.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(Failure::input)?;
+            ("<stdin>".to_owned(), s)
+        } else {
+            let s = std::fs::read_to_string(file)
+                .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
+            (file.display().to_string(), s)
+        };
+        for (i, job) in parse_jobs(&text).into_iter().enumerate() {
+            let violations = match job {
+                Ok(doc) => schema.violations(&doc),
+                Err(e) => vec![Violation {
+                    path: String::new(),
+                    rule: e,
+                }],
+            };
+            if violations.is_empty() {
+                valid += 1;
+                continue;
+            }
+            bad += 1;
+            for v in violations {
+                let _ = writeln!(out, "{label}: job {i}: {v}");
+            }
+        }
+    }
+    let _ = writeln!(out, "{valid} valid, {bad} invalid ({})", schema.source);
+    Ok(if bad > 0 { exit::USAGE } else { exit::OK })
+}
