@@ -92,7 +92,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate stackviz data (the same command as `stackviz-export`).
-    Stackviz(stackviz::StackvizArgs),
+    Stackviz(Box<stackviz::StackvizArgs>),
     /// Print a run summary; exit 1 when the run has failures.
     Summary(summary::SummaryArgs),
     /// Treeherder jobs: generate pulse-job documents from runs, validate documents.
@@ -111,7 +111,7 @@ pub fn main_resultpipe() -> u8 {
     let result = match cli.command {
         Command::Stackviz(args) => {
             init_logging(args.quiet, args.verbose);
-            stackviz::run(args)
+            stackviz::run(*args)
         }
         Command::Summary(args) => {
             init_logging(args.quiet, 0);

@@ -23,7 +23,7 @@ use crate::treeherder::schema::{JobSchema, SchemaVersion, Violation};
 #[derive(Debug, Clone, Subcommand)]
 pub enum TreeherderCommand {
     /// Write pulse-job documents (JSON lines, one job per input run), validated first.
-    Job(JobArgs),
+    Job(Box<JobArgs>),
     /// Validate JSON documents or JSON lines against a pulse-job schema (exit 2 if any
     /// job is invalid).
     Validate(ValidateArgs),
@@ -400,7 +400,7 @@ fn sources(input: &Path) -> Result<Vec<Source>, Failure> {
 
 pub fn run(cmd: TreeherderCommand, quiet: bool) -> Result<u8, Failure> {
     match cmd {
-        TreeherderCommand::Job(a) => job(a, quiet),
+        TreeherderCommand::Job(a) => job(*a, quiet),
         TreeherderCommand::Validate(a) => validate(a),
     }
 }
