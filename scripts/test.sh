@@ -4,8 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# No test needs an outside service yet. (When the Pulse/AMQP tests land, this script
-# starts RabbitMQ with `rabbitmq-server -detached` if 127.0.0.1:5672 is down.)
+# The Pulse tests talk to the real RabbitMQ on 127.0.0.1:5672 (guest/guest): start it if
+# it is down and wait until it accepts connections. If it cannot be started, those tests
+# fail (they never skip).
+broker_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! broker_up; then
+  echo "starting RabbitMQ (rabbitmq-server -detached)..."
+  rabbitmq-server -detached || echo "warning: could not start rabbitmq-server" >&2
+  for _ in $(seq 60); do broker_up && break; sleep 1; done
+fi
+broker_up || echo "warning: RabbitMQ is not reachable on 127.0.0.1:5672; the Pulse tests will fail" >&2
 
 cargo fmt --check
 if cargo nextest --version >/dev/null 2>&1; then

@@ -7,4 +7,5 @@ pub mod cli;
 pub mod emit;
 pub mod ingest;
 pub mod model;
+pub mod sinks;
 pub mod treeherder;

@@ -2,6 +2,7 @@
 //! the mapping of failures to documented exit codes.
 
 pub mod inputs;
+pub mod pulse;
 pub mod stackviz;
 pub mod summary;
 pub mod treeherder;
@@ -69,12 +70,17 @@ pub fn init_logging(quiet: bool, verbose: u8) {
         _ => tracing::Level::DEBUG,
     };
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // Our own events only: libraries' logs (lapin's, say) can carry message bodies.
+    let filter = tracing_subscriber::filter::Targets::new().with_target("resultpipe", level);
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
         .with_target(false)
         .without_time()
-        .with_ansi(color)
+        .with_ansi(color);
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::Layer::with_filter(layer, filter))
         .try_init();
 }
 
@@ -95,6 +101,14 @@ pub enum Command {
     Stackviz(Box<stackviz::StackvizArgs>),
     /// Print a run summary; exit 1 when the run has failures.
     Summary(summary::SummaryArgs),
+    /// Pulse (AMQP): publish Treeherder jobs to an exchange.
+    Pulse {
+        #[command(subcommand)]
+        command: pulse::PulseCommand,
+        /// Only print errors; no progress bar.
+        #[arg(short, long, global = true)]
+        quiet: bool,
+    },
     /// Treeherder jobs: generate pulse-job documents from runs, validate documents.
     Treeherder {
         #[command(subcommand)]
@@ -116,6 +130,10 @@ pub fn main_resultpipe() -> u8 {
         Command::Summary(args) => {
             init_logging(args.quiet, 0);
             summary::run(args)
+        }
+        Command::Pulse { command, quiet } => {
+            init_logging(quiet, 0);
+            pulse::run(command, quiet)
         }
         Command::Treeherder { command, quiet } => {
             init_logging(quiet, 0);

@@ -40,7 +40,7 @@ pub struct SchemaArgs {
 }
 
 impl SchemaArgs {
-    fn load(&self) -> Result<JobSchema, Failure> {
+    pub fn load(&self) -> Result<JobSchema, Failure> {
         match &self.schema {
             Some(p) => JobSchema::from_file(p).map_err(Failure::input),
             None => Ok(JobSchema::builtin(self.schema_version)),
@@ -65,6 +65,14 @@ pub struct JobArgs {
     /// Where to write the jobs (JSON lines); `-` is stdout.
     #[arg(short, long, default_value = "-")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub job: JobOptions,
+}
+
+/// Everything a job needs besides its run; shared by `treeherder job` and
+/// `pulse publish`.
+#[derive(Debug, Clone, Args)]
+pub struct JobOptions {
     /// JSON object of settings (keys as the long flags: {"project": ..., "job-symbol": ...}).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -287,7 +295,7 @@ impl Settings {
     }
 }
 
-fn job_spec(a: &JobArgs) -> Result<JobSpec, Failure> {
+fn job_spec(a: &JobOptions) -> Result<JobSpec, Failure> {
     let s = Settings::load(a.config.as_deref())?;
     let need = |key: &str, flag: &Option<String>| {
         s.get(flag, key).ok_or_else(|| {
@@ -405,14 +413,17 @@ pub fn run(cmd: TreeherderCommand, quiet: bool) -> Result<u8, Failure> {
     }
 }
 
-fn job(a: JobArgs, quiet: bool) -> Result<u8, Failure> {
-    let spec = job_spec(&a)?;
-    let schema = a.schema.load()?;
-    let version = a.schema.schema_version;
+/// One pulse-job document per input run, each with the name of its input.
+pub fn jobs_from_runs(
+    inputs: &[PathBuf],
+    opts: &JobOptions,
+    quiet: bool,
+) -> Result<Vec<(String, Value)>, Failure> {
+    let spec = job_spec(opts)?;
+    let version = opts.schema.schema_version;
     let progress = show_progress(quiet);
-    let mut out = String::new();
-    let mut invalid = Vec::new();
-    for input in &a.inputs {
+    let mut jobs = Vec::new();
+    for input in inputs {
         for source in sources(input)? {
             let label = source.label();
             let mut run = RunSummary::default();
@@ -433,25 +444,38 @@ fn job(a: JobArgs, quiet: bool) -> Result<u8, Failure> {
                 }
             }
             let doc = pulse_job(&spec, &run, &label, version);
-            let violations = schema.violations(&doc);
-            if !violations.is_empty() {
-                invalid.push((label, violations));
-            }
-            out.push_str(&serde_json::to_string(&doc).expect("a Value serialises"));
-            out.push('\n');
+            jobs.push((label, doc));
         }
     }
-    if !invalid.is_empty() {
-        let mut msg = format!(
-            "generated job(s) are not valid for {}; nothing written:",
-            schema.source
-        );
-        for (label, vs) in &invalid {
-            for v in vs {
-                msg.push_str(&format!("\n  {label}: {v}"));
-            }
+    Ok(jobs)
+}
+
+/// Fails (exit 2, listing every rule broken) unless every job is valid.
+pub fn check_all(schema: &JobSchema, jobs: &[(String, Value)], what: &str) -> Result<(), Failure> {
+    let mut msg = String::new();
+    for (i, (label, doc)) in jobs.iter().enumerate() {
+        for v in schema.violations(doc) {
+            msg.push_str(&format!("\n  {label}: job {i}: {v}"));
         }
-        return Err(Failure::input(msg));
+    }
+    if msg.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::input(format!(
+            "job(s) not valid for {}; {what}:{msg}",
+            schema.source
+        )))
+    }
+}
+
+fn job(a: JobArgs, quiet: bool) -> Result<u8, Failure> {
+    let schema = a.job.schema.load()?;
+    let jobs = jobs_from_runs(&a.inputs, &a.job, quiet)?;
+    check_all(&schema, &jobs, "nothing written")?;
+    let mut out = String::new();
+    for (_, doc) in &jobs {
+        out.push_str(&serde_json::to_string(doc).expect("a Value serialises"));
+        out.push('\n');
     }
     if a.output.as_os_str() == "-" {
         std::io::stdout()
@@ -476,7 +500,7 @@ fn job(a: JobArgs, quiet: bool) -> Result<u8, Failure> {
 
 /// The jobs in a text: one JSON object, a JSON array of objects, or JSON lines. A line
 /// that is not JSON is returned as an error in its place.
-fn parse_jobs(text: &str) -> Vec<Result<Value, String>> {
+pub fn parse_jobs(text: &str) -> Vec<Result<Value, String>> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Array(items)) => items.into_iter().map(Ok).collect(),
         Ok(v) => vec![Ok(v)],

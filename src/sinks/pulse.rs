@@ -1,0 +1,241 @@
+//! Pulse (RabbitMQ, AMQP 0-9-1): publish pulse-job documents to a topic exchange with
+//! publisher confirms and `mandatory` set. A job counts as published only when the
+//! broker confirmed it; a nack or a returned (unroutable) message is that job's failure;
+//! a dropped connection is retried with backoff and everything not yet confirmed is
+//! published again (so a job may arrive twice, never zero times).
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
+
+use crate::sinks::Secret;
+use crate::sinks::retry::Backoff;
+
+/// Where and how to publish.
+#[derive(Debug, Clone)]
+pub struct PulseConfig {
+    /// `amqp://` or `amqps://` URL with credentials.
+    pub url: Secret,
+    /// Exchange name, `exchange/<user>/<name>` on Pulse.
+    pub exchange: String,
+    /// Only check that the exchange exists instead of declaring it.
+    pub passive: bool,
+    pub backoff: Backoff,
+}
+
+/// One message to publish.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub routing_key: String,
+    pub body: Vec<u8>,
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Confirmed,
+    Failed(String),
+}
+
+/// The URL with its password replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Why a connection round ended early.
+enum RoundError {
+    /// Connection or channel trouble: retry what is not confirmed.
+    Transient(String),
+    /// The broker refused the setup (missing exchange with --passive, inequivalent
+    /// flags, no permission): retrying cannot help.
+    Fatal(String),
+}
+
+/// Publishes every message; returns one outcome per message, in order.
+pub fn publish(config: &PulseConfig, messages: &[Message]) -> Vec<Outcome> {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return vec![
+                Outcome::Failed(format!("cannot start the async runtime: {e}"));
+                messages.len()
+            ];
+        }
+    };
+    rt.block_on(publish_all(config, messages))
+}
+
+async fn publish_all(config: &PulseConfig, messages: &[Message]) -> Vec<Outcome> {
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; messages.len()];
+    let mut last_error = String::new();
+    for attempt in 1..=config.backoff.attempts {
+        let pending: Vec<usize> = (0..messages.len())
+            .filter(|&i| outcomes[i].is_none())
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        if attempt > 1 {
+            let wait = config.backoff.delay(attempt - 1);
+            tracing::warn!(
+                "pulse: {last_error}; reconnecting in {:.1}s to republish {} unconfirmed job(s)",
+                wait.as_secs_f64(),
+                pending.len()
+            );
+            tokio::time::sleep(wait).await;
+        }
+        match round(config, messages, &pending, &mut outcomes).await {
+            Ok(()) => {}
+            Err(RoundError::Transient(e)) => last_error = e,
+            Err(RoundError::Fatal(e)) => {
+                for o in outcomes.iter_mut().filter(|o| o.is_none()) {
+                    *o = Some(Outcome::Failed(e.clone()));
+                }
+            }
+        }
+    }
+    let attempts = config.backoff.attempts;
+    outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                Outcome::Failed(format!(
+                    "not confirmed after {attempts} connection attempts: {last_error}"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// One connection: declare, publish everything pending (confirms pipelined), collect
+/// the confirms.
+async fn round(
+    config: &PulseConfig,
+    messages: &[Message],
+    pending: &[usize],
+    outcomes: &mut [Option<Outcome>],
+) -> Result<(), RoundError> {
+    let redacted = redact_url(config.url.expose());
+    let conn = Connection::connect(config.url.expose(), ConnectionProperties::default())
+        .await
+        .map_err(|e| {
+            let msg = format!("cannot connect to {redacted}: {e}");
+            // Wrong credentials or vhost permissions do not get better by retrying.
+            if msg.contains("ACCESS_REFUSED") || msg.contains("NOT_ALLOWED") {
+                RoundError::Fatal(msg)
+            } else {
+                RoundError::Transient(msg)
+            }
+        })?;
+    let channel = conn
+        .create_channel()
+        .await
+        .map_err(|e| RoundError::Transient(format!("cannot open a channel: {e}")))?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| RoundError::Transient(format!("cannot enable publisher confirms: {e}")))?;
+    let options = ExchangeDeclareOptions {
+        durable: true,
+        passive: config.passive,
+        ..ExchangeDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            config.exchange.as_str().into(),
+            ExchangeKind::Topic,
+            options,
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| {
+            let what = if config.passive {
+                "does not exist or cannot be used"
+            } else {
+                "cannot be declared"
+            };
+            RoundError::Fatal(format!("exchange {} {what}: {e}", config.exchange))
+        })?;
+    let properties = BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_content_encoding("utf-8".into())
+        .with_delivery_mode(2);
+    let mut confirms = Vec::with_capacity(pending.len());
+    let mut publish_error = None;
+    for &i in pending {
+        let m = &messages[i];
+        let sent = channel
+            .basic_publish(
+                config.exchange.as_str().into(),
+                m.routing_key.as_str().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &m.body,
+                properties.clone(),
+            )
+            .await;
+        match sent {
+            Ok(confirm) => confirms.push((i, confirm)),
+            Err(e) => {
+                publish_error = Some(format!("publishing failed: {e}"));
+                break;
+            }
+        }
+    }
+    for (i, confirm) in confirms {
+        match confirm.await {
+            Ok(c) if c.is_ack() => {
+                outcomes[i] = Some(match c.take_message() {
+                    None => Outcome::Confirmed,
+                    Some(r) => Outcome::Failed(format!(
+                        "returned by the broker: {} {} (no queue is bound for routing key {:?})",
+                        r.reply_code, r.reply_text, messages[i].routing_key
+                    )),
+                });
+            }
+            Ok(c) => {
+                let why = c
+                    .take_message()
+                    .map(|r| format!(": {} {}", r.reply_code, r.reply_text))
+                    .unwrap_or_default();
+                outcomes[i] = Some(Outcome::Failed(format!("nacked by the broker{why}")));
+            }
+            Err(e) => {
+                publish_error
+                    .get_or_insert_with(|| format!("connection lost before the confirm: {e}"));
+            }
+        }
+    }
+    let _ = conn.close(200, "done".into()).await;
+    match publish_error {
+        Some(e) => Err(RoundError::Transient(e)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("amqps://user:s3cret@pulse.mozilla.org:5671/"),
+            "amqps://user:***@pulse.mozilla.org:5671/"
+        );
+        assert_eq!(redact_url("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
+        assert_eq!(format!("{:?}", Secret::new("s3cret")), "Secret(***)");
+    }
+}
