@@ -19,5 +19,6 @@ cargo fmt --check
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"
 else
-  cargo test --all-targets --no-fail-fast "$@"
+  # cargo test runs a binary's tests in threads; the RabbitMQ tests must not overlap
+  cargo test --all-targets --no-fail-fast "$@" -- --test-threads=1
 fi

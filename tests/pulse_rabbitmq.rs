@@ -1,5 +1,6 @@
 //! `resultpipe pulse publish` against the real RabbitMQ on 127.0.0.1:5672 (guest/guest;
 //! `scripts/test.sh` starts it). These tests fail, never skip, when the broker is down.
+//! They run one at a time (`.config/nextest.toml`): one of them closes every connection.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -270,6 +271,154 @@ fn dry_run_validates_and_prints_without_a_broker() {
     assert!(
         text(&o.stderr).contains("set PULSE_URL or give --url-file"),
         "{}",
+        text(&o.stderr)
+    );
+}
+
+#[tokio::test]
+async fn connections_closed_by_the_broker_mid_run_lose_no_job() {
+    let (conn, ch) = broker().await;
+    let exchange = unique("reconnect");
+    let opts = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    ch.exchange_declare(
+        exchange.as_str().into(),
+        ExchangeKind::Topic,
+        opts,
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    // a durable, named queue: the broker will close our own connection too
+    let queue = exchange.replace("exchange/", "queue/");
+    ch.queue_declare(
+        queue.as_str().into(),
+        QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_bind(
+        queue.as_str().into(),
+        exchange.as_str().into(),
+        "#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    drop(ch);
+    drop(conn);
+
+    // 20 000 distinct jobs
+    let one = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args([
+            "treeherder",
+            "job",
+            testdata("stackviz/tempest_fixture/input/tempest.subunit")
+                .to_str()
+                .unwrap(),
+            "--project",
+            "p",
+            "--revision",
+            REV,
+        ])
+        .output()
+        .unwrap();
+    let mut job: Value = serde_json::from_slice(&one.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs.jsonl");
+    let mut lines = String::new();
+    const N: usize = 20_000;
+    for i in 0..N {
+        job["taskId"] = Value::from(format!("rp-reconnect-{i}"));
+        lines.push_str(&job.to_string());
+        lines.push('\n');
+    }
+    std::fs::write(&file, lines).unwrap();
+
+    let child = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args([
+            "pulse",
+            "publish",
+            file.to_str().unwrap(),
+            "--exchange",
+            &exchange,
+            "--attempts",
+            "10",
+        ])
+        .env("PULSE_URL", URL)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // close every connection a few times while it publishes
+    let closer = std::thread::spawn(|| {
+        let mut closed = 0;
+        for _ in 0..3 {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            let ok = Command::new("rabbitmqctl")
+                .args([
+                    "close_all_connections",
+                    "resultpipe test: simulated broker restart",
+                ])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            closed += usize::from(ok);
+        }
+        closed
+    });
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        closer.join().unwrap() > 0,
+        "rabbitmqctl close_all_connections did not run"
+    );
+    assert!(
+        text(&o.stderr).contains("reconnecting"),
+        "no connection was dropped mid-run: {}",
+        text(&o.stderr)
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).starts_with(&format!("published {N}, failed 0")),
+        "{}",
+        text(&o.stdout)
+    );
+
+    // every taskId arrived at least once
+    let (conn, ch) = broker().await;
+    let mut seen = vec![false; N];
+    while let Some(m) = ch
+        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+    {
+        let body: Value = serde_json::from_slice(&m.delivery.data).unwrap();
+        let id = body["taskId"].as_str().unwrap();
+        let i: usize = id.trim_start_matches("rp-reconnect-").parse().unwrap();
+        seen[i] = true;
+    }
+    let missing: Vec<usize> = (0..N).filter(|&i| !seen[i]).collect();
+    ch.queue_delete(queue.as_str().into(), Default::default())
+        .await
+        .unwrap();
+    drop(conn);
+    assert!(
+        missing.is_empty(),
+        "{} job(s) lost, e.g. {:?}; stderr: {}",
+        missing.len(),
+        &missing[..missing.len().min(5)],
         text(&o.stderr)
     );
 }
