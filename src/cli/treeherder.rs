@@ -15,6 +15,9 @@ use super::inputs::{Source, read_source};
 use super::{Failure, exit, show_progress};
 use crate::emit::output::write_file;
 use crate::ingest::repository::Repository;
+use crate::sinks::Secret;
+use crate::sinks::retry::Backoff;
+use crate::sinks::treeherder_http::{Endpoint, HawkCredentials, submit};
 use crate::treeherder::job::{
     JobSpec, Machine, RunSummary, pulse_job, sanitize_task_id, sanitize_word,
 };
@@ -27,6 +30,32 @@ pub enum TreeherderCommand {
     /// Validate JSON documents or JSON lines against a pulse-job schema (exit 2 if any
     /// job is invalid).
     Validate(ValidateArgs),
+    /// POST a collection (a JSON array, or JSON lines) to Treeherder's REST API, signed
+    /// with Hawk; credentials from TREEHERDER_CLIENT_ID and TREEHERDER_SECRET.
+    Submit(SubmitArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SubmitArgs {
+    /// Treeherder base URL, e.g. https://treeherder.example.org
+    #[arg(long)]
+    pub server: String,
+    #[arg(long)]
+    pub project: String,
+    /// Which collection the file holds.
+    #[arg(value_enum)]
+    pub endpoint: Endpoint,
+    /// The collection: a JSON array of items, or JSON lines; `-` for stdin.
+    pub file: PathBuf,
+    /// Hawk client id (default: $TREEHERDER_CLIENT_ID).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// File holding the Hawk secret (default: $TREEHERDER_SECRET).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// Attempts for connection errors, 408, 429 and 5xx.
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -410,6 +439,7 @@ pub fn run(cmd: TreeherderCommand, quiet: bool) -> Result<u8, Failure> {
     match cmd {
         TreeherderCommand::Job(a) => job(*a, quiet),
         TreeherderCommand::Validate(a) => validate(a),
+        TreeherderCommand::Submit(a) => submit_cmd(a),
     }
 }
 
@@ -548,4 +578,132 @@ fn validate(a: ValidateArgs) -> Result<u8, Failure> {
     }
     let _ = writeln!(out, "{valid} valid, {bad} invalid ({})", schema.source);
     Ok(if bad > 0 { exit::USAGE } else { exit::OK })
+}
+
+/// treeherder-client's own checks before sending: required fields present and not
+/// empty, and its maximum lengths.
+pub fn client_checks(endpoint: Endpoint, items: &[Value]) -> Vec<String> {
+    fn need(problems: &mut Vec<String>, i: usize, item: &Value, path: &[&str], max: Option<usize>) {
+        match path
+            .iter()
+            .try_fold(item, |v, k| v.get(k))
+            .and_then(|v| v.as_str())
+        {
+            None | Some("") => problems.push(format!("item {i}: {} is required", path.join("."))),
+            Some(s) => {
+                if let Some(max) = max.filter(|&m| s.chars().count() > m) {
+                    problems.push(format!(
+                        "item {i}: {} is longer than {max} characters",
+                        path.join(".")
+                    ));
+                }
+            }
+        }
+    }
+    let mut p = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match endpoint {
+            Endpoint::Jobs => {
+                need(&mut p, i, item, &["project"], None);
+                need(&mut p, i, item, &["revision"], Some(40));
+                if item.get("job").is_some_and(Value::is_object) {
+                    need(&mut p, i, item, &["job", "job_guid"], Some(50));
+                } else {
+                    p.push(format!("item {i}: job must be an object"));
+                }
+            }
+            Endpoint::Resultset => {
+                need(&mut p, i, item, &["revision"], Some(40));
+                need(&mut p, i, item, &["author"], Some(150));
+                match item.get("revisions").and_then(Value::as_array) {
+                    Some(revs) => {
+                        for r in revs {
+                            need(&mut p, i, r, &["revision"], Some(50));
+                            need(&mut p, i, r, &["repository"], None);
+                        }
+                    }
+                    None => p.push(format!("item {i}: revisions must be a list")),
+                }
+            }
+            Endpoint::Artifact => {
+                for k in ["type", "name", "job_guid"] {
+                    need(&mut p, i, item, &[k], None);
+                }
+                if item
+                    .get("blob")
+                    .is_none_or(|b| b.is_null() || b.as_str() == Some(""))
+                {
+                    p.push(format!("item {i}: blob is required"));
+                }
+            }
+        }
+    }
+    p
+}
+
+fn submit_cmd(a: SubmitArgs) -> Result<u8, Failure> {
+    let text = if a.file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(Failure::input)?;
+        s
+    } else {
+        std::fs::read_to_string(&a.file)
+            .map_err(|e| Failure::input(format!("{}: {e}", a.file.display())))?
+    };
+    let items = parse_jobs(&text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| Failure::input(format!("{}: item {i}: {e}", a.file.display()))))
+        .collect::<Result<Vec<Value>, _>>()?;
+    let problems = client_checks(a.endpoint, &items);
+    if !problems.is_empty() {
+        return Err(Failure::input(format!(
+            "{}: not sent:\n  {}",
+            a.file.display(),
+            problems.join("\n  ")
+        )));
+    }
+    let id = a
+        .client_id
+        .clone()
+        .or_else(|| std::env::var("TREEHERDER_CLIENT_ID").ok())
+        .ok_or_else(|| {
+            Failure::input("no Hawk client id: set TREEHERDER_CLIENT_ID or give --client-id")
+        })?;
+    let key = match &a.secret_file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Failure::input(format!("{}: cannot read the secret: {e}", p.display())))?
+            .trim()
+            .to_owned(),
+        None => std::env::var("TREEHERDER_SECRET").map_err(|_| {
+            Failure::input("no Hawk secret: set TREEHERDER_SECRET or give --secret-file")
+        })?,
+    };
+    let creds = HawkCredentials {
+        id,
+        key: Secret::new(key),
+    };
+    let mut body = Vec::new();
+    crate::emit::pyjson::write_value(&mut body, &Value::Array(items.clone()));
+    let backoff = Backoff {
+        attempts: a.attempts.max(1),
+        ..Backoff::default()
+    };
+    match submit(&a.server, &a.project, a.endpoint, &body, &creds, backoff) {
+        Ok(reply) => {
+            println!(
+                "submitted {} {} item(s): {}",
+                items.len(),
+                a.endpoint.path(),
+                reply.trim()
+            );
+            Ok(exit::OK)
+        }
+        Err(e) => Err(Failure {
+            code: exit::DELIVERY,
+            error: Box::new(e),
+        }),
+    }
 }

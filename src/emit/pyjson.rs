@@ -220,6 +220,42 @@ pub fn float_repr(x: f64) -> String {
     s
 }
 
+/// Appends any JSON value as Python's `json.dumps` writes it (the form
+/// treeherder-client sent). Object keys come in the map's order.
+pub fn write_value(out: &mut Vec<u8>, v: &serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => out.extend_from_slice(i.to_string().as_bytes()),
+            (_, Some(u), _) => out.extend_from_slice(u.to_string().as_bytes()),
+            (_, _, Some(f)) => write_float(out, f),
+            _ => out.extend_from_slice(n.to_string().as_bytes()),
+        },
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            let mut first = true;
+            for i in items {
+                sep(out, &mut first);
+                write_value(out, i);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            let mut first = true;
+            for (k, v) in map {
+                sep(out, &mut first);
+                key(out, k);
+                write_value(out, v);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
 /// Appends `", "` unless this is the first item (then clears the flag).
 #[inline]
 pub fn sep(out: &mut Vec<u8>, first: &mut bool) {
