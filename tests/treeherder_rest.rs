@@ -329,3 +329,46 @@ fn thclients_own_checks_run_before_sending() {
     );
     assert!(err.contains("item 1: revision is required"), "{err}");
 }
+
+#[test]
+fn jobs_from_a_run_in_rest_layout_are_submitted() {
+    let srv = server(0, Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rest.jsonl");
+    let o = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args([
+            "treeherder",
+            "job",
+            "--rest",
+            testdata("stackviz/own_stestr_2workers/input/testrepository.subunit")
+                .to_str()
+                .unwrap(),
+        ])
+        .args([
+            "--project",
+            "mozilla-central",
+            "--revision",
+            "9c6e4c31ad26efdad0b9af47a2b530bc414ce2c3",
+            "--platform",
+            "linux64",
+            "--os",
+            "linux",
+            "--arch",
+            "x86_64",
+            "-o",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let item: Value = serde_json::from_str(std::fs::read_to_string(&file).unwrap().trim()).unwrap();
+    assert_eq!(item["job"]["result"], "testfailed");
+    assert_eq!(item["job"]["build_platform"]["os_name"], "linux");
+    assert!(
+        item["job"]["end_timestamp"].as_i64().unwrap()
+            > item["job"]["start_timestamp"].as_i64().unwrap()
+    );
+    let o = submit(srv.port, &file, KEY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(srv.seen.lock().unwrap().requests[0].3, 200);
+}

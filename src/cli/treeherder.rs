@@ -94,6 +94,10 @@ pub struct JobArgs {
     /// Where to write the jobs (JSON lines); `-` is stdout.
     #[arg(short, long, default_value = "-")]
     pub output: PathBuf,
+    /// Write REST job items (for `treeherder submit ... jobs`) instead of pulse jobs;
+    /// the pulse job is still validated first.
+    #[arg(long)]
+    pub rest: bool,
     #[command(flatten)]
     pub job: JobOptions,
 }
@@ -504,7 +508,12 @@ fn job(a: JobArgs, quiet: bool) -> Result<u8, Failure> {
     check_all(&schema, &jobs, "nothing written")?;
     let mut out = String::new();
     for (_, doc) in &jobs {
-        out.push_str(&serde_json::to_string(doc).expect("a Value serialises"));
+        let doc = if a.rest {
+            crate::treeherder::rest::rest_job(doc)
+        } else {
+            doc.clone()
+        };
+        out.push_str(&serde_json::to_string(&doc).expect("a Value serialises"));
         out.push('\n');
     }
     if a.output.as_os_str() == "-" {

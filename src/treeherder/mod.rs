@@ -2,4 +2,5 @@
 //! pulse-job schema.
 
 pub mod job;
+pub mod rest;
 pub mod schema;
