@@ -16,9 +16,12 @@ use serde_json::Value;
 const ID: &str = "treeherder-etl-test";
 const KEY: &str = "6c9f9d1e-2b1c-4b9e-9d3a-0f1e2d3c4b5a";
 
+/// (request line, headers, body, status answered)
+type Request = (String, Vec<(String, String)>, Vec<u8>, u16);
+
 #[derive(Default)]
 struct Seen {
-    requests: Vec<(String, Vec<(String, String)>, Vec<u8>, u16)>,
+    requests: Vec<Request>,
     nonces: HashSet<String>,
 }
 

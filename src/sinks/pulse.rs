@@ -11,6 +11,9 @@ use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
 use crate::sinks::Secret;
 use crate::sinks::retry::Backoff;
 
+/// Messages in flight (published, not yet confirmed) at most.
+const WINDOW: usize = 4096;
+
 /// Where and how to publish.
 #[derive(Debug, Clone)]
 pub struct PulseConfig {
@@ -170,52 +173,58 @@ async fn round(
         .with_content_type("application/json".into())
         .with_content_encoding("utf-8".into())
         .with_delivery_mode(2);
-    let mut confirms = Vec::with_capacity(pending.len());
+    // Confirms are pipelined within a window; bounding the window bounds memory.
     let mut publish_error = None;
-    for &i in pending {
-        let m = &messages[i];
-        let sent = channel
-            .basic_publish(
-                config.exchange.as_str().into(),
-                m.routing_key.as_str().into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..BasicPublishOptions::default()
-                },
-                &m.body,
-                properties.clone(),
-            )
-            .await;
-        match sent {
-            Ok(confirm) => confirms.push((i, confirm)),
-            Err(e) => {
-                publish_error = Some(format!("publishing failed: {e}"));
-                break;
+    for window in pending.chunks(WINDOW) {
+        let mut confirms = Vec::with_capacity(window.len());
+        for &i in window {
+            let m = &messages[i];
+            let sent = channel
+                .basic_publish(
+                    config.exchange.as_str().into(),
+                    m.routing_key.as_str().into(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
+                    &m.body,
+                    properties.clone(),
+                )
+                .await;
+            match sent {
+                Ok(confirm) => confirms.push((i, confirm)),
+                Err(e) => {
+                    publish_error = Some(format!("publishing failed: {e}"));
+                    break;
+                }
             }
         }
-    }
-    for (i, confirm) in confirms {
-        match confirm.await {
-            Ok(c) if c.is_ack() => {
-                outcomes[i] = Some(match c.take_message() {
-                    None => Outcome::Confirmed,
-                    Some(r) => Outcome::Failed(format!(
-                        "returned by the broker: {} {} (no queue is bound for routing key {:?})",
-                        r.reply_code, r.reply_text, messages[i].routing_key
-                    )),
-                });
+        for (i, confirm) in confirms {
+            match confirm.await {
+                Ok(c) if c.is_ack() => {
+                    outcomes[i] = Some(match c.take_message() {
+                        None => Outcome::Confirmed,
+                        Some(r) => Outcome::Failed(format!(
+                            "returned by the broker: {} {} (no queue is bound for routing key {:?})",
+                            r.reply_code, r.reply_text, messages[i].routing_key
+                        )),
+                    });
+                }
+                Ok(c) => {
+                    let why = c
+                        .take_message()
+                        .map(|r| format!(": {} {}", r.reply_code, r.reply_text))
+                        .unwrap_or_default();
+                    outcomes[i] = Some(Outcome::Failed(format!("nacked by the broker{why}")));
+                }
+                Err(e) => {
+                    publish_error
+                        .get_or_insert_with(|| format!("connection lost before the confirm: {e}"));
+                }
             }
-            Ok(c) => {
-                let why = c
-                    .take_message()
-                    .map(|r| format!(": {} {}", r.reply_code, r.reply_text))
-                    .unwrap_or_default();
-                outcomes[i] = Some(Outcome::Failed(format!("nacked by the broker{why}")));
-            }
-            Err(e) => {
-                publish_error
-                    .get_or_insert_with(|| format!("connection lost before the confirm: {e}"));
-            }
+        }
+        if publish_error.is_some() {
+            break;
         }
     }
     let _ = conn.close(200, "done".into()).await;

@@ -322,6 +322,67 @@ mod tests {
         }
     }
 
+    /// The refdata's negative vectors (tampered body, port, method, path, content type,
+    /// wrong key) are rejected by the `hawk` crate's server-side check, as mohawk did.
+    #[test]
+    fn negative_vectors_are_rejected_by_the_server_side_check() {
+        let all = vectors();
+        for v in all["negative_vectors"].as_array().unwrap() {
+            let name = v["name"].as_str().unwrap();
+            let r = &v["request"];
+            let header: hawk::Header = v["authorization"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("Hawk ")
+                .parse()
+                .unwrap();
+            let url = url::Url::parse(r["url"].as_str().unwrap()).unwrap();
+            let ct = normalize_content_type(r["content_type_header"].as_str().unwrap_or(""));
+            let hash =
+                hawk::PayloadHasher::hash(ct, hawk::SHA256, r["body_utf8"].as_str().unwrap_or(""))
+                    .unwrap();
+            let req = hawk::RequestBuilder::from_url(r["method"].as_str().unwrap(), &url)
+                .unwrap()
+                .hash(&hash[..])
+                .request();
+            let key = hawk::Key::new(
+                v["verify_with_key"].as_str().unwrap().as_bytes(),
+                hawk::SHA256,
+            )
+            .unwrap();
+            let skew = Duration::from_secs(100 * 365 * 86_400); // the vectors are from 2016
+            assert!(
+                !req.validate_header(&header, &key, skew),
+                "{name} was accepted"
+            );
+        }
+        // and the matching positive vector is accepted by the same check
+        let v = &all["vectors"][0];
+        let header: hawk::Header = v["authorization_mohawk"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("Hawk ")
+            .parse()
+            .unwrap();
+        let url = url::Url::parse(v["url"].as_str().unwrap()).unwrap();
+        let hash = hawk::PayloadHasher::hash(
+            "application/json",
+            hawk::SHA256,
+            v["body_utf8"].as_str().unwrap(),
+        )
+        .unwrap();
+        let req = hawk::RequestBuilder::from_url("POST", &url)
+            .unwrap()
+            .hash(&hash[..])
+            .request();
+        let key = hawk::Key::new(
+            v["credentials"]["key"].as_str().unwrap().as_bytes(),
+            hawk::SHA256,
+        )
+        .unwrap();
+        assert!(req.validate_header(&header, &key, Duration::from_secs(100 * 365 * 86_400)));
+    }
+
     #[test]
     fn content_types_are_normalised_for_hashing() {
         assert_eq!(

@@ -188,9 +188,15 @@ mod tests {
         j["timeStarted"] = json!("yesterday");
         j["taskId"] = json!("has_underscore");
         j["display"]["jobSymbol"] = json!("x".repeat(26));
+        j["jobInfo"]["links"][0]["url"] = json!("not a uri");
         let v = JobSchema::builtin(SchemaVersion::V2026).violations(&j);
         let paths: Vec<&str> = v.iter().map(|v| v.path.as_str()).collect();
-        for p in ["/timeStarted", "/taskId", "/display/jobSymbol"] {
+        for p in [
+            "/timeStarted",
+            "/taskId",
+            "/display/jobSymbol",
+            "/jobInfo/links/0/url",
+        ] {
             assert!(paths.contains(&p), "{p} not in {v:?}");
         }
         assert!(v.iter().any(|v| v.rule.contains("date-time")), "{v:?}");
