@@ -41,3 +41,40 @@ measure "stackviz-export -z (seed layout)" $bin/stackviz-export -z -f "$input" "
 measure "stackviz-export -i (stdin, current)" sh -c "$bin/stackviz-export --layout current -i $data/out < $input"
 measure "resultpipe summary" $bin/resultpipe summary "$input"
 rm -rf "$data/out" "$data/time.txt" "$data/stderr.txt"
+
+# Treeherder / Pulse: 50 000 jobs from one run's job, each with its own taskId.
+jobs=$data/jobs-50k.jsonl
+if [ ! -s "$jobs" ]; then
+  $bin/resultpipe treeherder job testdata/stackviz/tempest_fixture/input/tempest.subunit \
+    --project mozilla-central --revision 9c6e4c31ad26efdad0b9af47a2b530bc414ce2c3 > "$data/one-job.json"
+  python3 - "$data/one-job.json" "$jobs" <<'PY'
+import json, sys
+job = json.loads(open(sys.argv[1]).read())
+with open(sys.argv[2], "w") as f:
+    for i in range(50000):
+        job["taskId"] = "rp-bench-%d" % i
+        f.write(json.dumps(job) + "\n")
+PY
+fi
+tstart=$(date +%s.%N)
+$bin/resultpipe treeherder validate "$jobs" | tail -1
+tend=$(date +%s.%N)
+awk -v a="$tstart" -v b="$tend" 'BEGIN{printf "%-34s %6.2f s  %9.0f jobs/s (parse + validate)\n", "treeherder validate (50k jobs)", b-a, 50000/(b-a)}'
+if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && python3 -c 'import pika' 2>/dev/null; then
+  python3 - <<'PY'
+import pika
+c = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2f"))
+ch = c.channel()
+ch.exchange_declare("exchange/rpbench/jobs", "topic", durable=True)
+ch.queue_declare("queue/rpbench/jobs")
+ch.queue_purge("queue/rpbench/jobs")
+ch.queue_bind("queue/rpbench/jobs", "exchange/rpbench/jobs", "#")
+c.close()
+PY
+  tstart=$(date +%s.%N)
+  PULSE_URL=amqp://guest:guest@127.0.0.1:5672/%2f $bin/resultpipe pulse publish "$jobs" --exchange exchange/rpbench/jobs | tail -1
+  tend=$(date +%s.%N)
+  awk -v a="$tstart" -v b="$tend" 'BEGIN{printf "%-34s %6.2f s  %9.0f confirmed jobs/s\n", "pulse publish (50k jobs)", b-a, 50000/(b-a)}'
+else
+  echo "pulse publish: skipped (needs RabbitMQ on 127.0.0.1:5672 and python3 pika to bind a queue)"
+fi
