@@ -41,20 +41,8 @@ impl Acc {
     fn add(&mut self, r: &TestRecord) {
         *self.counts.entry(r.status).or_default() += 1;
         let name = clean_test_name(&r.id).into_owned();
-        if is_failure(r.status) {
-            let last_line = r
-                .attachments
-                .iter()
-                .find(|a| a.name.starts_with("traceback"))
-                .map(|a| {
-                    details::text(a)
-                        .trim()
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .to_owned()
-                })
-                .unwrap_or_default();
+        if r.status.is_failure() {
+            let last_line = details::last_traceback_line(r).unwrap_or_default();
             self.failures.push(Failed {
                 name: name.clone(),
                 status: r.status,
@@ -69,15 +57,6 @@ impl Acc {
             self.slowest.truncate(10);
         }
     }
-}
-
-/// Statuses that make a run unsuccessful (stestr's rule: failures, unexpected successes
-/// and tests that never finished).
-fn is_failure(s: Status) -> bool {
-    matches!(
-        s,
-        Status::Fail | Status::UxSuccess | Status::InProgress | Status::Unknown
-    )
 }
 
 pub fn run(args: SummaryArgs) -> Result<u8, Failure> {

@@ -92,6 +92,16 @@ pub fn write_value(out: &mut Vec<u8>, att: &Attachment) -> (bool, Option<Note>) 
     }
 }
 
+/// The last line of a record's traceback (the first attachment whose name starts with
+/// `traceback`), for summaries.
+pub fn last_traceback_line(rec: &crate::model::TestRecord) -> Option<String> {
+    let tb = rec
+        .attachments
+        .iter()
+        .find(|a| a.name.starts_with("traceback"))?;
+    Some(text(tb).trim().lines().last().unwrap_or("").to_owned())
+}
+
 /// The decoded text of a text attachment (for stats and summaries); lossy.
 pub fn text(att: &Attachment) -> String {
     let (_, cs) = parse_mime(att.mime.as_deref().unwrap_or(""));

@@ -59,6 +59,15 @@ impl Status {
         !matches!(self, Status::Unknown | Status::InProgress)
     }
 
+    /// Statuses that make a run unsuccessful (stestr's rule: failures, unexpected
+    /// successes and tests that never finished).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Status::Fail | Status::UxSuccess | Status::InProgress | Status::Unknown
+        )
+    }
+
     /// Every status, in code order (for summaries).
     pub const ALL: [Status; 8] = [
         Status::Unknown,

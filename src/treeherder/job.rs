@@ -33,18 +33,7 @@ impl RunSummary {
             Status::Fail | Status::UxSuccess | Status::InProgress | Status::Unknown => {
                 self.failed += 1;
                 if self.first_failures.len() < SUMMARY_FAILURES {
-                    let last = r
-                        .attachments
-                        .iter()
-                        .find(|a| a.name.starts_with("traceback"))
-                        .map(|a| {
-                            details::text(a)
-                                .trim()
-                                .lines()
-                                .last()
-                                .unwrap_or("")
-                                .to_owned()
-                        })
+                    let last = details::last_traceback_line(r)
                         .unwrap_or_else(|| r.status.as_str().to_owned());
                     self.first_failures
                         .push((clean_test_name(&r.id).into_owned(), last));
