@@ -2,6 +2,7 @@
 //! the mapping of failures to documented exit codes.
 
 pub mod inputs;
+pub mod oct;
 pub mod pulse;
 pub mod stackviz;
 pub mod summary;
@@ -101,6 +102,11 @@ pub enum Command {
     Stackviz(Box<stackviz::StackvizArgs>),
     /// Print a run summary; exit 1 when the run has failures.
     Summary(summary::SummaryArgs),
+    /// OCT load-test results (results.sqlite).
+    Oct {
+        #[command(subcommand)]
+        command: oct::OctCommand,
+    },
     /// Pulse (AMQP): publish Treeherder jobs to an exchange.
     Pulse {
         #[command(subcommand)]
@@ -130,6 +136,10 @@ pub fn main_resultpipe() -> u8 {
         Command::Summary(args) => {
             init_logging(args.quiet, 0);
             summary::run(args)
+        }
+        Command::Oct { command } => {
+            init_logging(false, 0);
+            oct::run(command)
         }
         Command::Pulse { command, quiet } => {
             init_logging(quiet, 0);

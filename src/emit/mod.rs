@@ -1,6 +1,7 @@
 //! Outputs. Each module writes one format.
 
 pub mod details;
+pub mod oct_csv;
 pub mod output;
 pub mod pyjson;
 pub mod seed_tree;

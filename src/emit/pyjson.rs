@@ -178,7 +178,19 @@ pub fn float_repr(x: f64) -> String {
             "-Infinity".into()
         };
     }
-    let sci = format!("{:e}", x.abs());
+    let shortest = format!("{:e}", x.abs());
+    // Rust's shortest form breaks an exact tie between two equally short candidates
+    // upwards; Python (David Gay's dtoa) takes the correctly rounded one, half to even.
+    // Re-format with that many digits in exact mode, which rounds half to even.
+    let digits = shortest
+        .split_once('e')
+        .map_or(1, |(m, _)| m.chars().filter(char::is_ascii_digit).count());
+    let exact = format!("{:.*e}", digits.saturating_sub(1), x.abs());
+    let sci = if exact.parse::<f64>() == Ok(x.abs()) {
+        exact
+    } else {
+        shortest
+    };
     let (mant, exp) = sci
         .split_once('e')
         .expect("LowerExp always has an exponent");
@@ -328,6 +340,8 @@ mod tests {
             (1.5e300, "1.5e+300"),
             (5.7e-05, "5.7e-05"),
             (100.0, "100.0"),
+            // an exact tie at 17 digits: Python rounds half to even
+            (1.5371780395507812, "1.5371780395507812"),
         ];
         for (x, want) in cases {
             assert_eq!(float_repr(x), want, "{x}");

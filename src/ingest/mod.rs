@@ -1,6 +1,7 @@
 //! Input formats. Each module reads one format into model events; [`read_records`]
 //! turns any subunit input (v2, or v1 text) into test records.
 
+pub mod oct;
 pub mod repository;
 pub mod subunit_v1;
 pub mod subunit_v2;
