@@ -21,9 +21,9 @@ pub fn cell_text(c: &Cell) -> String {
     match c {
         Cell::Null => String::new(),
         Cell::Int(i) => i.to_string(),
-        Cell::Real(f) => float_repr(*f)
-            .replace("Infinity", "inf")
-            .replace("NaN", "nan"),
+        Cell::Real(f) if f.is_finite() => float_repr(*f),
+        Cell::Real(f) if f.is_nan() => "nan".into(),
+        Cell::Real(f) => if *f > 0.0 { "inf" } else { "-inf" }.into(),
         Cell::Text(s) => s.clone(),
     }
 }

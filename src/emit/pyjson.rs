@@ -185,11 +185,11 @@ pub fn float_repr(x: f64) -> String {
     let digits = shortest
         .split_once('e')
         .map_or(1, |(m, _)| m.chars().filter(char::is_ascii_digit).count());
-    let exact = format!("{:.*e}", digits.saturating_sub(1), x.abs());
-    let sci = if exact.parse::<f64>() == Ok(x.abs()) {
-        exact
-    } else {
-        shortest
+    // Two equally short candidates can both round-trip only at 17 digits.
+    let exact = (digits == 17).then(|| format!("{:.16e}", x.abs()));
+    let sci = match exact {
+        Some(e) if e.parse::<f64>() == Ok(x.abs()) => e,
+        _ => shortest,
     };
     let (mant, exp) = sci
         .split_once('e')
