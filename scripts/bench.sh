@@ -78,3 +78,16 @@ PY
 else
   echo "pulse publish: skipped (needs RabbitMQ on 127.0.0.1:5672 and python3 pika to bind a queue)"
 fi
+
+# OCT: results-to-csv on the 1 000 000-row database.
+oct=$data/oct-big.sqlite
+if [ ! -s "$oct" ]; then
+  python3 ../shared/tools/gen_oct_big.py "$oct" 1000000 3600
+fi
+measure_oct() {
+  /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" >/dev/null 2>&1 || true
+  read -r wall rss < <(tail -n 1 "$data/time.txt")
+  awk -v w="$wall" -v r="$rss" 'BEGIN{printf "%-34s %6.2f s  %9.0f rows/s  peak RSS %6.1f MiB\n", "oct results-to-csv (1M rows)", w, 1000000/w, r/1024}'
+}
+measure_oct $bin/resultpipe oct results-to-csv "$oct" "$data/oct-big.csv"
+rm -f "$data/oct-big.csv" "$data/time.txt"
