@@ -46,17 +46,7 @@ fn to_csv(a: CsvArgs) -> Result<u8, Failure> {
     };
     let db = OctDb::open(&a.result_file).map_err(Failure::input)?;
     // first pass: the timer names in order of first appearance
-    let mut timers: Vec<String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut bad = BadTimers::default();
-    db.for_each_row(&mut bad, |r| {
-        for (k, _) in r.timers {
-            if seen.insert(k.clone()) {
-                timers.push(k);
-            }
-        }
-    })
-    .map_err(Failure::input)?;
+    let timers = db.timer_names().map_err(Failure::input)?;
     let dir = a
         .output_file
         .parent()
@@ -72,9 +62,9 @@ fn to_csv(a: CsvArgs) -> Result<u8, Failure> {
     let file = AtomicFile::create(dir, &name.to_string_lossy(), false).map_err(write_err)?;
     let mut w = OctCsvWriter::new(file, delim, timers).map_err(write_err)?;
     let mut io_err = None;
-    let mut bad2 = BadTimers::default();
+    let mut bad = BadTimers::default();
     let rows = db
-        .for_each_row(&mut bad2, |r| {
+        .for_each_row(&mut bad, |r| {
             if io_err.is_none()
                 && let Err(e) = w.row(&r)
             {

@@ -176,6 +176,46 @@ impl OctDb {
     }
 }
 
+impl OctDb {
+    /// The custom timer names in order of first appearance (rowid order, JSON key order
+    /// within a row). Reads only the `custom_timers` column.
+    pub fn timer_names(&self) -> Result<Vec<String>, OctError> {
+        let err = |source| OctError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT custom_timers FROM result ORDER BY rowid")
+            .map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        let mut names: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut last = Vec::new();
+        while let Some(r) = rows.next().map_err(err)? {
+            let Ok(ValueRef::Text(t)) = r.get_ref(0) else {
+                continue;
+            };
+            // consecutive rows usually carry the same timers: skip the parse then
+            if t == last.as_slice() {
+                continue;
+            }
+            last.clear();
+            last.extend_from_slice(t);
+            if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(t)
+            {
+                for k in m.keys() {
+                    if !seen.contains(k.as_str()) {
+                        seen.insert(k.clone());
+                        names.push(k.clone());
+                    }
+                }
+            }
+        }
+        Ok(names)
+    }
+}
+
 impl BadTimers {
     fn note(&mut self, what: String) {
         self.count += 1;
