@@ -19,7 +19,6 @@ pub enum Source {
     /// One run file of a repository (subunit v1).
     RepoRun {
         path: PathBuf,
-        id: u64,
     },
 }
 
@@ -27,7 +26,6 @@ impl From<&crate::ingest::repository::Run> for Source {
     fn from(run: &crate::ingest::repository::Run) -> Source {
         Source::RepoRun {
             path: run.path.clone(),
-            id: run.id,
         }
     }
 }
@@ -47,6 +45,19 @@ impl Source {
             Source::RepoRun { .. } => Format::V1,
             _ => Format::Auto,
         }
+    }
+}
+
+/// The sources a command-line input names: `-` is stdin, a directory is the latest run
+/// of the repository in it, anything else a file.
+pub fn sources_for(input: &Path) -> Result<Vec<Source>, crate::ingest::repository::RepoError> {
+    if input.as_os_str() == "-" {
+        Ok(vec![Source::Stdin])
+    } else if input.is_dir() {
+        let repo = crate::ingest::repository::Repository::open(input)?;
+        Ok(repo.latest().map(Source::from).into_iter().collect())
+    } else {
+        Ok(vec![Source::File(input.to_path_buf())])
     }
 }
 

@@ -7,10 +7,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::inputs::{Source, read_source};
+use super::inputs::{read_source, sources_for};
 use super::{Failure, exit, show_progress};
 use crate::emit::details;
-use crate::ingest::repository::Repository;
 use crate::model::{Status, TestRecord, clean_test_name};
 
 #[derive(Debug, Clone, Args)]
@@ -64,14 +63,7 @@ pub fn run(args: SummaryArgs) -> Result<u8, Failure> {
     let mut problems = Vec::new();
     let progress = show_progress(args.quiet);
     for input in &args.inputs {
-        let sources: Vec<Source> = if input.as_os_str() == "-" {
-            vec![Source::Stdin]
-        } else if input.is_dir() {
-            let repo = Repository::open(input).map_err(Failure::input)?;
-            repo.latest().map(Source::from).into_iter().collect()
-        } else {
-            vec![Source::File(input.clone())]
-        };
+        let sources = sources_for(input).map_err(Failure::input)?;
         for source in sources {
             let report = read_source(
                 &source,

@@ -11,10 +11,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::inputs::{Source, read_source};
+use super::inputs::{read_source, sources_for};
 use super::{Failure, exit, show_progress};
 use crate::emit::output::write_file;
-use crate::ingest::repository::Repository;
 use crate::sinks::Secret;
 use crate::sinks::retry::Backoff;
 use crate::sinks::treeherder_http::{Endpoint, HawkCredentials, submit};
@@ -428,17 +427,6 @@ fn job_spec(a: &JobOptions) -> Result<JobSpec, Failure> {
     })
 }
 
-fn sources(input: &Path) -> Result<Vec<Source>, Failure> {
-    if input.as_os_str() == "-" {
-        Ok(vec![Source::Stdin])
-    } else if input.is_dir() {
-        let repo = Repository::open(input).map_err(Failure::input)?;
-        Ok(repo.latest().map(Source::from).into_iter().collect())
-    } else {
-        Ok(vec![Source::File(input.to_path_buf())])
-    }
-}
-
 pub fn run(cmd: TreeherderCommand, quiet: bool) -> Result<u8, Failure> {
     match cmd {
         TreeherderCommand::Job(a) => job(*a, quiet),
@@ -458,7 +446,7 @@ pub fn jobs_from_runs(
     let progress = show_progress(quiet);
     let mut jobs = Vec::new();
     for input in inputs {
-        for source in sources(input)? {
+        for source in sources_for(input).map_err(Failure::input)? {
             let label = source.label();
             let mut run = RunSummary::default();
             match read_source(
