@@ -2,7 +2,9 @@
 
 pub mod details;
 pub mod oct_csv;
+pub mod oct_report;
 pub mod output;
 pub mod pyjson;
 pub mod seed_tree;
 pub mod stackviz;
+pub mod svg_chart;

@@ -7,6 +7,8 @@ use std::path::Path;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
+use crate::model::load::{ALL_TRANSACTIONS, LoadRun, Series, Turret, epoch_to_ns};
+
 /// One transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OctRow {
@@ -246,4 +248,440 @@ fn parse_timers(text: &[u8]) -> Option<Vec<(String, Cell)>> {
             })
             .collect(),
     )
+}
+
+/// A timer's value as the JSON held it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimerValue {
+    Int(i64),
+    Float(f64),
+    /// A string, an object, `null`...: not a time.
+    NotNumber,
+}
+
+impl TimerValue {
+    pub fn as_f64(self) -> Option<f64> {
+        match self {
+            TimerValue::Int(i) => Some(i as f64),
+            TimerValue::Float(f) if f.is_finite() => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// Calls `f(name, value)` for each entry of a JSON object, in key order, without
+/// building a map (names are borrowed unless they contain escapes). `Err` if `text` is
+/// not a JSON object; entries before the error have been seen.
+pub fn visit_timers(
+    text: &[u8],
+    f: &mut dyn FnMut(&str, TimerValue),
+) -> Result<(), serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(text);
+    TimersSeed(f).deserialize(&mut de)?;
+    de.end()
+}
+
+struct TimersSeed<'f>(&'f mut dyn FnMut(&str, TimerValue));
+
+impl<'de> serde::de::DeserializeSeed<'de> for TimersSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TimersSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of timer names to seconds")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            let v = map.next_value::<Num>()?;
+            (self.0)(&k, v.0);
+        }
+        Ok(())
+    }
+}
+
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a timer name")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+struct Num(TimerValue);
+
+impl<'de> serde::Deserialize<'de> for Num {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(TimerValue::Int(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(
+                    i64::try_from(v).map_or(TimerValue::Float(v as f64), TimerValue::Int)
+                ))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Num, E> {
+                Ok(Num(TimerValue::Float(v)))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Num, E> {
+                Ok(Num(TimerValue::NotNumber))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Num, E> {
+                Ok(Num(TimerValue::NotNumber))
+            }
+            fn visit_unit<E>(self) -> Result<Num, E> {
+                Ok(Num(TimerValue::NotNumber))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Num, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Num(TimerValue::NotNumber))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Num, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Num(TimerValue::NotNumber))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl OctDb {
+    /// The whole run for the report: every row in OCT's order (by epoch, ties in rowid
+    /// order, which is what SQLite's sort gives too), split into the `All transactions`
+    /// series and one per custom timer, plus the turret table. Rows that cannot be
+    /// placed are counted, never fatal.
+    pub fn load_run(&self) -> Result<LoadRun, OctError> {
+        let err = |source| OctError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let mut run = LoadRun::default();
+        // one entry per row with a usable epoch
+        let mut epochs: Vec<f64> = Vec::new();
+        let mut srt: Vec<f64> = Vec::new();
+        // (row, timer, value) for every numeric timer entry
+        let mut points: Vec<(u32, u32, f64)> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut ids: foldhash::HashMap<String, u32> = Default::default();
+        let mut row_timers: Vec<(u32, f64)> = Vec::new();
+        let mut problems = Problems::default();
+
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, epoch, scriptrun_time, error, custom_timers FROM result ORDER BY rowid",
+            )
+            .map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        while let Some(r) = rows.next().map_err(err)? {
+            run.transactions += 1;
+            let id = || r.get_ref(0).ok().and_then(|v| v.as_i64().ok()).unwrap_or(0);
+            match r.get_ref(3) {
+                Ok(ValueRef::Null) => {}
+                Ok(ValueRef::Text(b"")) => {}
+                _ => run.errors += 1,
+            }
+            let epoch = number(r.get_ref(1)).filter(|e| epoch_to_ns(*e).is_some());
+            let Some(epoch) = epoch else {
+                run.bad_rows += 1;
+                problems.note(format!("row id {}: epoch is not a time", id()));
+                continue;
+            };
+            let row = epochs.len() as u32;
+            epochs.push(epoch);
+            let value = number(r.get_ref(2)).filter(|v| v.is_finite());
+            if value.is_none() {
+                run.bad_rows += 1;
+                problems.note(format!("row id {}: scriptrun_time is not a number", id()));
+            }
+            srt.push(value.unwrap_or(f64::NAN));
+
+            let text = match r.get_ref(4) {
+                Ok(ValueRef::Text(t)) => t,
+                _ => {
+                    run.bad_timer_rows += 1;
+                    problems.note(format!("row id {}: custom_timers is NULL", id()));
+                    continue;
+                }
+            };
+            row_timers.clear();
+            let mut bad_values = 0u64;
+            let mut entries = 0u64;
+            let parsed = visit_timers(text, &mut |name, v| {
+                entries += 1;
+                let Some(x) = v.as_f64() else {
+                    bad_values += 1;
+                    return;
+                };
+                let id = match ids.get(name) {
+                    Some(&id) => id,
+                    None => {
+                        let id = names.len() as u32;
+                        names.push(name.to_owned());
+                        ids.insert(name.to_owned(), id);
+                        id
+                    }
+                };
+                // a repeated key: json.loads keeps the last value
+                match row_timers.iter_mut().find(|(t, _)| *t == id) {
+                    Some(slot) => slot.1 = x,
+                    None => row_timers.push((id, x)),
+                }
+            });
+            run.timer_points += entries;
+            if let Err(e) = parsed {
+                run.bad_timer_rows += 1;
+                problems.note(format!(
+                    "row id {}: custom_timers is not a JSON object ({e}): {}",
+                    id(),
+                    String::from_utf8_lossy(&text[..text.len().min(80)])
+                ));
+                // entries read before the error are not kept: OCT would not have any
+                continue;
+            }
+            if bad_values > 0 {
+                run.bad_timer_values += bad_values;
+                problems.note(format!(
+                    "row id {}: {bad_values} timer value(s) are not numbers",
+                    id()
+                ));
+            }
+            points.extend(row_timers.iter().map(|&(t, x)| (row, t, x)));
+        }
+        drop(rows);
+        drop(stmt);
+
+        // OCT reads `ORDER BY epoch`; sorting here, stably, gives the same order and
+        // costs nothing when the rows are already in time order (they nearly always are)
+        let sorted = epochs.windows(2).all(|w| w[0] <= w[1]);
+        let order: Vec<u32> = if sorted {
+            Vec::new()
+        } else {
+            let mut o: Vec<u32> = (0..epochs.len() as u32).collect();
+            o.sort_by(|&a, &b| epochs[a as usize].total_cmp(&epochs[b as usize]));
+            o
+        };
+        let ns = |row: u32| epoch_to_ns(epochs[row as usize]).unwrap_or_default();
+
+        let mut all = Series {
+            name: ALL_TRANSACTIONS.to_owned(),
+            ..Series::default()
+        };
+        let mut push_all = |row: u32| {
+            let v = srt[row as usize];
+            if !v.is_nan() {
+                all.times_ns.push(ns(row));
+                all.values.push(v);
+            }
+        };
+        if sorted {
+            (0..epochs.len() as u32).for_each(&mut push_all);
+        } else {
+            order.iter().copied().for_each(&mut push_all);
+            let mut rank = vec![0u32; epochs.len()];
+            for (i, &row) in order.iter().enumerate() {
+                rank[row as usize] = i as u32;
+            }
+            points.sort_by_key(|p| rank[p.0 as usize]);
+        }
+        let mut series: Vec<Series> = names
+            .into_iter()
+            .map(|name| Series {
+                name,
+                ..Series::default()
+            })
+            .collect();
+        for &(row, t, x) in &points {
+            let s = &mut series[t as usize];
+            s.times_ns.push(ns(row));
+            s.values.push(x);
+        }
+        run.series = std::iter::once(all).chain(series).collect();
+        run.turrets = self.turrets()?;
+        run.problems = problems.examples;
+        Ok(run)
+    }
+
+    /// The `turret` table in rowid order, cells as Python's `str()` shows them; empty
+    /// when there is no such table.
+    pub fn turrets(&self) -> Result<Vec<Turret>, OctError> {
+        let err = |source| OctError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let has: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'turret'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(err)?
+            > 0;
+        if !has {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, uuid, cannons, script, rampup, status, updated_at FROM turret ORDER BY rowid")
+            .map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(err)? {
+            let s = |i: usize| py_str(r.get_ref(i).unwrap_or(ValueRef::Null));
+            out.push(Turret {
+                name: s(0),
+                uuid: s(1),
+                cannons: s(2),
+                script: s(3),
+                rampup: s(4),
+                status: s(5),
+                updated_at: datetime_str(&s(6)),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Default)]
+struct Problems {
+    examples: Vec<String>,
+}
+
+impl Problems {
+    fn note(&mut self, what: String) {
+        if self.examples.len() < 20 {
+            self.examples.push(what);
+        }
+    }
+}
+
+fn number(v: rusqlite::Result<ValueRef<'_>>) -> Option<f64> {
+    match v {
+        Ok(ValueRef::Real(f)) => Some(f),
+        Ok(ValueRef::Integer(i)) => Some(i as f64),
+        _ => None,
+    }
+}
+
+fn py_str(v: ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Null => "None".into(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => crate::emit::pyjson::float_repr(f),
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+    }
+}
+
+/// peewee reads `updated_at` into a `datetime` when it has one of its formats, and
+/// `str(datetime)` leaves out zero microseconds; anything else is shown as stored.
+fn datetime_str(s: &str) -> String {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    let date = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
+    if !date {
+        return s.to_owned();
+    }
+    if b.len() == 10 {
+        return format!("{s} 00:00:00");
+    }
+    let time = b.len() >= 19
+        && b[10] == b' '
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !time {
+        return s.to_owned();
+    }
+    match &s[19..] {
+        "" => s.to_owned(),
+        frac if frac.len() == 7 && frac.starts_with('.') && digits(20..26) => {
+            if frac == ".000000" {
+                s[..19].to_owned()
+            } else {
+                s.to_owned()
+            }
+        }
+        _ => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_are_visited_in_key_order_with_escapes_and_odd_values() {
+        let mut seen = Vec::new();
+        visit_timers(
+            br#"{"home page":0.1353664398,"s\u00e9arch":2,"x":"y","n":null}"#,
+            &mut |k, v| seen.push((k.to_owned(), v)),
+        )
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("home page".to_owned(), TimerValue::Float(0.1353664398)),
+                ("séarch".to_owned(), TimerValue::Int(2)),
+                ("x".to_owned(), TimerValue::NotNumber),
+                ("n".to_owned(), TimerValue::NotNumber),
+            ]
+        );
+        for bad in [&b"[1,2]"[..], b"null", b"{\"a\":", b"{} x", b""] {
+            assert!(
+                visit_timers(bad, &mut |_, _| {}).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn updated_at_reads_like_str_of_a_datetime() {
+        assert_eq!(
+            datetime_str("2023-11-15 00:00:30.123456"),
+            "2023-11-15 00:00:30.123456"
+        );
+        assert_eq!(
+            datetime_str("2023-11-14 22:13:20.000000"),
+            "2023-11-14 22:13:20"
+        );
+        assert_eq!(datetime_str("2023-11-14"), "2023-11-14 00:00:00");
+        assert_eq!(datetime_str("yesterday"), "yesterday");
+    }
 }

@@ -1,6 +1,8 @@
 //! The normalized run model: test records, statuses, timestamps, attachments and
 //! reading problems. Every input format is turned into these types; they do no I/O.
 
+pub mod load;
+pub mod load_stats;
 mod names;
 mod records;
 pub mod time;
