@@ -15,6 +15,16 @@ if ! broker_up; then
 fi
 broker_up || echo "warning: RabbitMQ is not reachable on 127.0.0.1:5672; the Pulse tests will fail" >&2
 
+# The OCT report test opens the page in a real headless Chromium (Debian's package).
+have_browser() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }
+if ! have_browser && command -v apt-get >/dev/null; then
+  echo "installing Chromium for the report test (apt-get install chromium)..."
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 ||
+    { $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q chromium >/dev/null 2>&1; } ||
+    echo "warning: could not install chromium; the browser test will fail" >&2
+fi
+
 cargo fmt --check
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"
