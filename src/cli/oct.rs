@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::{Failure, exit};
-use crate::emit::oct_csv::OctCsvWriter;
+use crate::emit::oct_csv::OctCsv;
 use crate::emit::oct_report::{Report, utc_datetime};
 use crate::emit::output::{AtomicFile, write_file};
-use crate::ingest::oct::{BadTimers, OctDb};
+use crate::ingest::oct::{OctDb, OctError};
 use crate::model::load_stats::compile;
 
 #[derive(Debug, Clone, Subcommand)]
@@ -238,8 +238,6 @@ fn to_csv(a: CsvArgs) -> Result<u8, Failure> {
         }
     };
     let db = OctDb::open(&a.result_file).map_err(Failure::input)?;
-    // first pass: the timer names in order of first appearance
-    let timers = db.timer_names().map_err(Failure::input)?;
     let dir = a
         .output_file
         .parent()
@@ -252,37 +250,59 @@ fn to_csv(a: CsvArgs) -> Result<u8, Failure> {
     let write_err = |e: std::io::Error| {
         Failure::input(format!("cannot write {}: {e}", a.output_file.display()))
     };
-    let file = AtomicFile::create(dir, &name.to_string_lossy(), false).map_err(write_err)?;
-    let mut w = OctCsvWriter::new(file, delim, timers).map_err(write_err)?;
-    let mut io_err = None;
-    let mut bad = BadTimers::default();
+    let mut file = AtomicFile::create(dir, &name.to_string_lossy(), false).map_err(write_err)?;
+    let mut csv = OctCsv::new(scratch_file(dir).map_err(write_err)?, delim);
     let rows = db
-        .for_each_row(&mut bad, |r| {
-            if io_err.is_none()
-                && let Err(e) = w.row(&r)
-            {
-                io_err = Some(e);
-            }
-        })
-        .map_err(Failure::input)?;
-    if let Some(e) = io_err {
-        return Err(write_err(e));
+        .for_each_raw_row_pipelined(|r| csv.row(r).map_err(CsvError::Write))
+        .map_err(|e| match e {
+            CsvError::Read(e) => Failure::input(e),
+            CsvError::Write(e) => write_err(e),
+        })?;
+    for ex in &csv.bad_examples {
+        tracing::warn!(
+            "{}: row id {}: {}; row kept without timers",
+            db.path(),
+            ex.id,
+            ex.what
+        );
     }
-    w.finish().map_err(write_err)?.commit().map_err(write_err)?;
-    for ex in &bad.examples {
-        tracing::warn!("{}: {ex}; row kept without timers", db.path());
-    }
-    if bad.count > 0 {
+    if csv.bad_count > 0 {
         tracing::warn!(
             "{}: {} row(s) with unreadable custom_timers (kept, timers empty)",
             db.path(),
-            bad.count
+            csv.bad_count
         );
     }
+    csv.finish(&mut file).map_err(write_err)?;
+    file.commit().map_err(write_err)?;
     tracing::info!(
         "{}: {rows} rows written to {}",
         db.path(),
         a.output_file.display()
     );
     Ok(exit::OK)
+}
+
+enum CsvError {
+    Read(OctError),
+    Write(std::io::Error),
+}
+
+impl From<OctError> for CsvError {
+    fn from(e: OctError) -> CsvError {
+        CsvError::Read(e)
+    }
+}
+
+/// An unnamed scratch file next to the output (same file system, no leftovers: the
+/// name is removed as soon as the file is open).
+fn scratch_file(dir: &Path) -> std::io::Result<std::fs::File> {
+    let path = dir.join(format!(".resultpipe-csv-body-{}", std::process::id()));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(f)
 }

@@ -9,25 +9,36 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::model::load::{ALL_TRANSACTIONS, LoadRun, Series, Turret, epoch_to_ns};
 
-/// One transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OctRow {
-    pub elapsed: Cell,
-    pub epoch: Cell,
-    pub turret_name: Cell,
-    pub scriptrun_time: Cell,
-    pub error: Cell,
-    /// (timer name, value) in the row's JSON order.
-    pub timers: Vec<(String, Cell)>,
-}
-
-/// A value as SQLite (or the timers' JSON) held it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+/// A cell of the `result` table, borrowed from SQLite for one callback.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
     Null,
     Int(i64),
     Real(f64),
-    Text(String),
+    Text(&'a [u8]),
+}
+
+impl<'a> From<ValueRef<'a>> for CellRef<'a> {
+    fn from(v: ValueRef<'a>) -> CellRef<'a> {
+        match v {
+            ValueRef::Null => CellRef::Null,
+            ValueRef::Integer(i) => CellRef::Int(i),
+            ValueRef::Real(f) => CellRef::Real(f),
+            ValueRef::Text(t) | ValueRef::Blob(t) => CellRef::Text(t),
+        }
+    }
+}
+
+/// One transaction as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRow<'a> {
+    pub id: i64,
+    pub elapsed: CellRef<'a>,
+    pub epoch: CellRef<'a>,
+    pub turret_name: CellRef<'a>,
+    pub scriptrun_time: CellRef<'a>,
+    pub error: CellRef<'a>,
+    pub custom_timers: CellRef<'a>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,13 +53,6 @@ pub enum OctError {
         #[source]
         source: rusqlite::Error,
     },
-}
-
-/// Rows whose timers could not be read, counted with the first few kept as examples.
-#[derive(Debug, Default, Clone)]
-pub struct BadTimers {
-    pub count: u64,
-    pub examples: Vec<String>,
 }
 
 /// An open `results.sqlite`.
@@ -120,12 +124,12 @@ impl OctDb {
         &self.path
     }
 
-    /// Calls `f` for every row in rowid order (OCT's `SELECT *` order).
-    pub fn for_each_row(
+    /// Calls `f` for every row in rowid order (OCT's `SELECT *` order), stopping at the
+    /// first error `f` returns.
+    pub fn for_each_raw_row<E: From<OctError>>(
         &self,
-        bad: &mut BadTimers,
-        mut f: impl FnMut(OctRow),
-    ) -> Result<u64, OctError> {
+        mut f: impl FnMut(&RawRow<'_>) -> Result<(), E>,
+    ) -> Result<u64, E> {
         let err = |source| OctError::Sqlite {
             path: self.path.clone(),
             source,
@@ -137,117 +141,140 @@ impl OctDb {
         let mut rows = stmt.query([]).map_err(err)?;
         let mut n = 0;
         while let Some(r) = rows.next().map_err(err)? {
-            let cell = |i: usize| -> Cell {
-                match r.get_ref(i) {
-                    Ok(ValueRef::Integer(v)) => Cell::Int(v),
-                    Ok(ValueRef::Real(v)) => Cell::Real(v),
-                    Ok(ValueRef::Text(t)) | Ok(ValueRef::Blob(t)) => {
-                        Cell::Text(String::from_utf8_lossy(t).into_owned())
-                    }
-                    Ok(ValueRef::Null) | Err(_) => Cell::Null,
-                }
-            };
-            let id = r.get_ref(0).ok().and_then(|v| v.as_i64().ok()).unwrap_or(0);
-            let timers = match r.get_ref(6) {
-                Ok(ValueRef::Text(t)) => match parse_timers(t) {
-                    Some(t) => t,
-                    None => {
-                        bad.note(format!(
-                            "row id {id}: custom_timers is not a JSON object: {}",
-                            String::from_utf8_lossy(t)
-                        ));
-                        Vec::new()
-                    }
-                },
-                _ => {
-                    bad.note(format!("row id {id}: custom_timers is NULL"));
-                    Vec::new()
-                }
-            };
-            f(OctRow {
+            let cell = |i: usize| r.get_ref(i).map_or(CellRef::Null, CellRef::from);
+            let row = RawRow {
+                id: r.get_ref(0).ok().and_then(|v| v.as_i64().ok()).unwrap_or(0),
                 elapsed: cell(1),
                 epoch: cell(2),
                 turret_name: cell(3),
                 scriptrun_time: cell(4),
                 error: cell(5),
-                timers,
-            });
+                custom_timers: cell(6),
+            };
+            f(&row)?;
             n += 1;
         }
         Ok(n)
     }
 }
 
+/// Rows copied out of SQLite, handed to another thread.
+#[derive(Default)]
+struct RowBatch {
+    ids: Vec<i64>,
+    /// Six cells per row, in `RawRow` order after the id.
+    cells: Vec<Slot>,
+    bytes: Vec<u8>,
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(usize, usize),
+}
+
+const BATCH_ROWS: usize = 4096;
+
+impl RowBatch {
+    fn push(&mut self, r: &rusqlite::Row<'_>) {
+        self.ids
+            .push(r.get_ref(0).ok().and_then(|v| v.as_i64().ok()).unwrap_or(0));
+        for i in 1..7 {
+            let slot = match r.get_ref(i).map_or(CellRef::Null, CellRef::from) {
+                CellRef::Null => Slot::Null,
+                CellRef::Int(v) => Slot::Int(v),
+                CellRef::Real(v) => Slot::Real(v),
+                CellRef::Text(t) => {
+                    let start = self.bytes.len();
+                    self.bytes.extend_from_slice(t);
+                    Slot::Text(start, self.bytes.len())
+                }
+            };
+            self.cells.push(slot);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.cells.clear();
+        self.bytes.clear();
+    }
+
+    fn for_each<E>(&self, f: &mut impl FnMut(&RawRow<'_>) -> Result<(), E>) -> Result<(), E> {
+        let cell = |s: Slot| match s {
+            Slot::Null => CellRef::Null,
+            Slot::Int(v) => CellRef::Int(v),
+            Slot::Real(v) => CellRef::Real(v),
+            Slot::Text(a, b) => CellRef::Text(&self.bytes[a..b]),
+        };
+        for (id, c) in self.ids.iter().zip(self.cells.chunks_exact(6)) {
+            f(&RawRow {
+                id: *id,
+                elapsed: cell(c[0]),
+                epoch: cell(c[1]),
+                turret_name: cell(c[2]),
+                scriptrun_time: cell(c[3]),
+                error: cell(c[4]),
+                custom_timers: cell(c[5]),
+            })?;
+        }
+        Ok(())
+    }
+}
+
 impl OctDb {
-    /// The custom timer names in order of first appearance (rowid order, JSON key order
-    /// within a row). Reads only the `custom_timers` column.
-    pub fn timer_names(&self) -> Result<Vec<String>, OctError> {
+    /// Like [`OctDb::for_each_raw_row`], but `f` runs on a second thread while this one
+    /// reads SQLite, rows handed over in batches.
+    pub fn for_each_raw_row_pipelined<E: From<OctError> + Send>(
+        &self,
+        mut f: impl FnMut(&RawRow<'_>) -> Result<(), E> + Send,
+    ) -> Result<u64, E> {
         let err = |source| OctError::Sqlite {
             path: self.path.clone(),
             source,
         };
-        let mut stmt = self
-            .conn
-            .prepare("SELECT custom_timers FROM result ORDER BY rowid")
-            .map_err(err)?;
-        let mut rows = stmt.query([]).map_err(err)?;
-        let mut names: Vec<String> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut last = Vec::new();
-        while let Some(r) = rows.next().map_err(err)? {
-            let Ok(ValueRef::Text(t)) = r.get_ref(0) else {
-                continue;
-            };
-            // consecutive rows usually carry the same timers: skip the parse then
-            if t == last.as_slice() {
-                continue;
-            }
-            last.clear();
-            last.extend_from_slice(t);
-            if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(t)
-            {
-                for k in m.keys() {
-                    if !seen.contains(k.as_str()) {
-                        seen.insert(k.clone());
-                        names.push(k.clone());
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<RowBatch>(4);
+        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<RowBatch>();
+        std::thread::scope(|scope| {
+            let consumer = scope.spawn(move || -> Result<(), E> {
+                for batch in full_rx {
+                    batch.for_each(&mut f)?;
+                    let _ = empty_tx.send(batch);
+                }
+                Ok(())
+            });
+            let read = (|| -> Result<u64, OctError> {
+                let mut stmt = self
+                    .conn
+                    .prepare("SELECT id, elapsed, epoch, turret_name, scriptrun_time, error, custom_timers FROM result ORDER BY rowid")
+                    .map_err(err)?;
+                let mut rows = stmt.query([]).map_err(err)?;
+                let mut n = 0;
+                let mut batch = RowBatch::default();
+                while let Some(r) = rows.next().map_err(err)? {
+                    batch.push(r);
+                    n += 1;
+                    if batch.ids.len() == BATCH_ROWS {
+                        let next = empty_rx.try_recv().unwrap_or_default();
+                        if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                            return Ok(n); // the consumer failed: its error wins
+                        }
+                        batch.clear();
                     }
                 }
-            }
-        }
-        Ok(names)
+                if !batch.ids.is_empty() {
+                    let _ = full_tx.send(batch);
+                }
+                Ok(n)
+            })();
+            drop(full_tx);
+            let consumed = consumer.join().expect("the row consumer panicked");
+            consumed?;
+            Ok(read?)
+        })
     }
-}
-
-impl BadTimers {
-    fn note(&mut self, what: String) {
-        self.count += 1;
-        if self.examples.len() < 20 {
-            self.examples.push(what);
-        }
-    }
-}
-
-/// `{"name": number, ...}` in key order; `None` if it is not a JSON object. Values that
-/// are not numbers are kept as text.
-fn parse_timers(text: &[u8]) -> Option<Vec<(String, Cell)>> {
-    let v: serde_json::Value = serde_json::from_slice(text).ok()?;
-    let obj = v.as_object()?;
-    Some(
-        obj.iter()
-            .map(|(k, v)| {
-                let c = match v {
-                    serde_json::Value::Number(n) => match n.as_i64() {
-                        Some(i) => Cell::Int(i),
-                        None => n.as_f64().map_or(Cell::Null, Cell::Real),
-                    },
-                    serde_json::Value::Null => Cell::Null,
-                    serde_json::Value::String(s) => Cell::Text(s.clone()),
-                    other => Cell::Text(other.to_string()),
-                };
-                (k.clone(), c)
-            })
-            .collect(),
-    )
 }
 
 /// A timer's value as the JSON held it.

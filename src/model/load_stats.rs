@@ -2,17 +2,14 @@
 //! .9, .95])` over a whole series and over `results_ts_interval`-second time buckets,
 //! rounded like numpy's `round(2)`.
 //!
-//! polars builds the frames and does the sorting (values within buckets, and the whole
-//! series), which is where the time goes. The arithmetic on top is numpy 1.13's, so the
+//! polars does the sorting (percentiles need every series and every bucket sorted),
+//! which is where the time goes. The arithmetic on top is numpy 1.13's, so the
 //! last bit agrees too and two-decimal rounding never tips the other way: numpy sums
 //! pairwise in blocks of 8 and 128 (`pairwise_sum`), takes the variance in two passes,
 //! and interpolates percentiles as `lower * (1 - w) + upper * w`, where polars'
 //! `quantile` computes `lower + w * (upper - lower)` and sums/variances in other orders.
 
-use polars::prelude::{
-    ChunkSort, DataFrame, Float64Chunked, IntoColumn, NewChunkedArray, PolarsResult,
-    SortMultipleOptions, SortOptions, UInt32Chunked,
-};
+use polars::prelude::{ChunkSort, Float64Chunked, NewChunkedArray, PolarsResult, SortOptions};
 
 use super::load::Series;
 
@@ -152,7 +149,7 @@ pub fn compile(series: &Series, interval_s: u32) -> Result<SeriesStats, StatsErr
     }
     let bucket: Vec<u32> = times.iter().map(|t| ((t - start) / step) as u32).collect();
 
-    let (by_bucket, sorted) = sorted_values(&bucket, values)?;
+    let (by_bucket, sorted) = sorted_values(&bucket, values, buckets as usize)?;
     out.summary = Describe::of(values, &sorted).rounded();
 
     // times are sorted, so every bucket is one run of rows
@@ -170,21 +167,35 @@ pub fn compile(series: &Series, interval_s: u32) -> Result<SeriesStats, StatsErr
     Ok(out)
 }
 
-/// With polars: the values sorted within each bucket, and all values sorted.
-fn sorted_values(bucket: &[u32], values: &[f64]) -> PolarsResult<(Vec<f64>, Vec<f64>)> {
+/// With polars: all values sorted, and the values sorted within each bucket. One polars
+/// sort of the whole series; the per-bucket order then falls out of a counting pass
+/// (each bucket takes its values in globally sorted order).
+fn sorted_values(
+    bucket: &[u32],
+    values: &[f64],
+    buckets: usize,
+) -> PolarsResult<(Vec<f64>, Vec<f64>)> {
     let v = Float64Chunked::from_slice("value".into(), values);
-    let frame = DataFrame::new_infer_height(vec![
-        UInt32Chunked::from_slice("bucket".into(), bucket).into_column(),
-        v.clone().into_column(),
-    ])?;
-    let by_bucket = frame.sort(
-        ["bucket", "value"],
-        SortMultipleOptions::default().with_multithreaded(true),
-    )?;
-    let by_bucket = by_bucket.column("value")?.f64()?.rechunk();
-    let all = v.sort_with(SortOptions::default().with_multithreaded(true));
-    let all = all.rechunk();
-    Ok((by_bucket.cont_slice()?.to_vec(), all.cont_slice()?.to_vec()))
+    let order = v.arg_sort(SortOptions::default().with_multithreaded(true));
+    let order = order.rechunk();
+    let order = order.cont_slice()?;
+    let mut start = vec![0usize; buckets + 1];
+    for &b in bucket {
+        start[b as usize + 1] += 1;
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let mut all = Vec::with_capacity(values.len());
+    let mut by_bucket = vec![0.0; values.len()];
+    for &i in order {
+        let x = values[i as usize];
+        all.push(x);
+        let slot = &mut start[bucket[i as usize] as usize];
+        by_bucket[*slot] = x;
+        *slot += 1;
+    }
+    Ok((by_bucket, all))
 }
 
 /// OCT's raw graph: with `f = n / 10`, the means of rows `kf+1 ..= (k+1)f` for each
