@@ -106,6 +106,12 @@ pub enum Command {
     Oct {
         #[command(subcommand)]
         command: oct::OctCommand,
+        /// Only print errors.
+        #[arg(short, long, global = true)]
+        quiet: bool,
+        /// More detail on stderr (-v: phases and timings, -vv: debug).
+        #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+        verbose: u8,
     },
     /// Pulse (AMQP): publish Treeherder jobs to an exchange.
     Pulse {
@@ -137,8 +143,12 @@ pub fn main_resultpipe() -> u8 {
             init_logging(args.quiet, 0);
             summary::run(args)
         }
-        Command::Oct { command } => {
-            init_logging(false, 0);
+        Command::Oct {
+            command,
+            quiet,
+            verbose,
+        } => {
+            init_logging(quiet, verbose);
             oct::run(command)
         }
         Command::Pulse { command, quiet } => {

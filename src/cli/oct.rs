@@ -12,7 +12,8 @@ use crate::emit::oct_csv::OctCsv;
 use crate::emit::oct_report::{Report, utc_datetime};
 use crate::emit::output::{AtomicFile, write_file};
 use crate::ingest::oct::{OctDb, OctError};
-use crate::model::load_stats::compile;
+use crate::model::load::Series;
+use crate::model::load_stats::{SeriesStats, StatsError, compile};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum OctCommand {
@@ -161,17 +162,20 @@ fn report(
         .interval
         .or(cfg.interval_s)
         .unwrap_or(DEFAULT_INTERVAL_S);
+    let started = std::time::Instant::now();
     let db = OctDb::open(results_file).map_err(Failure::input)?;
     let run = db.load_run().map_err(Failure::input)?;
+    tracing::info!(
+        "read {} rows in {:.2?}",
+        run.transactions,
+        started.elapsed()
+    );
     for p in &run.problems {
         tracing::warn!("{}: {p}", db.path());
     }
-    let stats = run
-        .series
-        .iter()
-        .map(|s| compile(s, interval_s))
-        .collect::<Result<Vec<_>, _>>()
+    let stats = compile_all(&run.series, interval_s)
         .map_err(|e| Failure::input(format!("{}: {e}", db.path())))?;
+    tracing::info!("statistics done at {:.2?}", started.elapsed());
     let source = results_file.display().to_string();
     let rep = Report {
         source: &source,
@@ -191,6 +195,7 @@ fn report(
         |e: std::io::Error| Failure::input(format!("cannot write to {}: {e}", out_dir.display()));
     write_file(out_dir, "results.json", false, &json).map_err(write_err)?;
     write_file(out_dir, "results.html", false, html.as_bytes()).map_err(write_err)?;
+    tracing::info!("report written at {:.2?}", started.elapsed());
 
     let mut out = std::io::stdout().lock();
     let span = run.span_ns();
@@ -225,6 +230,33 @@ fn report(
     ));
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
     Ok(exit::OK)
+}
+
+/// Every series' statistics, two series at a time (the machine's cores are the
+/// budget: polars sorts on the same threads).
+fn compile_all(series: &[Series], interval_s: u32) -> Result<Vec<SeriesStats>, StatsError> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<Option<Result<SeriesStats, StatsError>>> =
+        (0..series.len()).map(|_| None).collect();
+    let slots: Vec<std::sync::Mutex<&mut Option<_>>> =
+        done.iter_mut().map(std::sync::Mutex::new).collect();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(series.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(s) = series.get(i) else { break };
+                    **slots[i].lock().expect("no worker panics holding it") =
+                        Some(compile(s, interval_s));
+                }
+            });
+        }
+    });
+    drop(slots);
+    done.into_iter()
+        .map(|r| r.expect("every series is compiled"))
+        .collect()
 }
 
 fn to_csv(a: CsvArgs) -> Result<u8, Failure> {

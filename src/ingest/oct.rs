@@ -405,10 +405,6 @@ impl OctDb {
     /// series and one per custom timer, plus the turret table. Rows that cannot be
     /// placed are counted, never fatal.
     pub fn load_run(&self) -> Result<LoadRun, OctError> {
-        let err = |source| OctError::Sqlite {
-            path: self.path.clone(),
-            source,
-        };
         let mut run = LoadRun::default();
         // one entry per row with a usable epoch
         let mut epochs: Vec<f64> = Vec::new();
@@ -420,45 +416,37 @@ impl OctDb {
         let mut row_timers: Vec<(u32, f64)> = Vec::new();
         let mut problems = Problems::default();
 
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, epoch, scriptrun_time, error, custom_timers FROM result ORDER BY rowid",
-            )
-            .map_err(err)?;
-        let mut rows = stmt.query([]).map_err(err)?;
-        while let Some(r) = rows.next().map_err(err)? {
+        let mut pending: Vec<String> = Vec::new();
+        // SQLite is read on this thread while the rows are decoded on another
+        self.for_each_raw_row_pipelined(|r| -> Result<(), OctError> {
             run.transactions += 1;
-            let id = || r.get_ref(0).ok().and_then(|v| v.as_i64().ok()).unwrap_or(0);
-            match r.get_ref(3) {
-                Ok(ValueRef::Null) => {}
-                Ok(ValueRef::Text(b"")) => {}
+            let id = r.id;
+            match r.error {
+                CellRef::Null | CellRef::Text(b"") => {}
                 _ => run.errors += 1,
             }
-            let epoch = number(r.get_ref(1)).filter(|e| epoch_to_ns(*e).is_some());
+            let epoch = cell_number(r.epoch).filter(|e| epoch_to_ns(*e).is_some());
             let Some(epoch) = epoch else {
                 run.bad_rows += 1;
-                problems.note(format!("row id {}: epoch is not a time", id()));
-                continue;
+                problems.note(format!("row id {id}: epoch is not a time"));
+                return Ok(());
             };
             let row = epochs.len() as u32;
             epochs.push(epoch);
-            let value = number(r.get_ref(2)).filter(|v| v.is_finite());
+            let value = cell_number(r.scriptrun_time).filter(|v| v.is_finite());
             if value.is_none() {
                 run.bad_rows += 1;
-                problems.note(format!("row id {}: scriptrun_time is not a number", id()));
+                problems.note(format!("row id {id}: scriptrun_time is not a number"));
             }
             srt.push(value.unwrap_or(f64::NAN));
 
-            let text = match r.get_ref(4) {
-                Ok(ValueRef::Text(t)) => t,
-                _ => {
-                    run.bad_timer_rows += 1;
-                    problems.note(format!("row id {}: custom_timers is NULL", id()));
-                    continue;
-                }
+            let CellRef::Text(text) = r.custom_timers else {
+                run.bad_timer_rows += 1;
+                problems.note(format!("row id {id}: custom_timers is NULL"));
+                return Ok(());
             };
             row_timers.clear();
+            pending.clear();
             let mut bad_values = 0u64;
             let mut entries = 0u64;
             let parsed = visit_timers(text, &mut |name, v| {
@@ -467,14 +455,16 @@ impl OctDb {
                     bad_values += 1;
                     return;
                 };
+                // names new in this row are only registered once the row reads well
                 let id = match ids.get(name) {
                     Some(&id) => id,
-                    None => {
-                        let id = names.len() as u32;
-                        names.push(name.to_owned());
-                        ids.insert(name.to_owned(), id);
-                        id
-                    }
+                    None => match pending.iter().position(|p| p == name) {
+                        Some(i) => (names.len() + i) as u32,
+                        None => {
+                            pending.push(name.to_owned());
+                            (names.len() + pending.len() - 1) as u32
+                        }
+                    },
                 };
                 // a repeated key: json.loads keeps the last value
                 match row_timers.iter_mut().find(|(t, _)| *t == id) {
@@ -482,28 +472,28 @@ impl OctDb {
                     None => row_timers.push((id, x)),
                 }
             });
-            run.timer_points += entries;
             if let Err(e) = parsed {
                 run.bad_timer_rows += 1;
                 problems.note(format!(
-                    "row id {}: custom_timers is not a JSON object ({e}): {}",
-                    id(),
+                    "row id {id}: custom_timers is not a JSON object ({e}): {}",
                     String::from_utf8_lossy(&text[..text.len().min(80)])
                 ));
-                // entries read before the error are not kept: OCT would not have any
-                continue;
+                return Ok(());
             }
+            for name in pending.drain(..) {
+                ids.insert(name.clone(), names.len() as u32);
+                names.push(name);
+            }
+            run.timer_points += entries;
             if bad_values > 0 {
                 run.bad_timer_values += bad_values;
                 problems.note(format!(
-                    "row id {}: {bad_values} timer value(s) are not numbers",
-                    id()
+                    "row id {id}: {bad_values} timer value(s) are not numbers"
                 ));
             }
             points.extend(row_timers.iter().map(|&(t, x)| (row, t, x)));
-        }
-        drop(rows);
-        drop(stmt);
+            Ok(())
+        })?;
 
         // OCT reads `ORDER BY epoch`; sorting here, stably, gives the same order and
         // costs nothing when the rows are already in time order (they nearly always are)
@@ -610,10 +600,10 @@ impl Problems {
     }
 }
 
-fn number(v: rusqlite::Result<ValueRef<'_>>) -> Option<f64> {
-    match v {
-        Ok(ValueRef::Real(f)) => Some(f),
-        Ok(ValueRef::Integer(i)) => Some(i as f64),
+fn cell_number(c: CellRef<'_>) -> Option<f64> {
+    match c {
+        CellRef::Real(f) => Some(f),
+        CellRef::Int(i) => Some(i as f64),
         _ => None,
     }
 }

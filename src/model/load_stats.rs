@@ -149,7 +149,7 @@ pub fn compile(series: &Series, interval_s: u32) -> Result<SeriesStats, StatsErr
     }
     let bucket: Vec<u32> = times.iter().map(|t| ((t - start) / step) as u32).collect();
 
-    let (by_bucket, sorted) = sorted_values(&bucket, values, buckets as usize)?;
+    let (by_bucket, sorted) = sorted_values(&bucket, values)?;
     out.summary = Describe::of(values, &sorted).rounded();
 
     // times are sorted, so every bucket is one run of rows
@@ -167,33 +167,19 @@ pub fn compile(series: &Series, interval_s: u32) -> Result<SeriesStats, StatsErr
     Ok(out)
 }
 
-/// With polars: all values sorted, and the values sorted within each bucket. One polars
-/// sort of the whole series; the per-bucket order then falls out of a counting pass
-/// (each bucket takes its values in globally sorted order).
-fn sorted_values(
-    bucket: &[u32],
-    values: &[f64],
-    buckets: usize,
-) -> PolarsResult<(Vec<f64>, Vec<f64>)> {
-    let v = Float64Chunked::from_slice("value".into(), values);
-    let order = v.arg_sort(SortOptions::default().with_multithreaded(true));
-    let order = order.rechunk();
-    let order = order.cont_slice()?;
-    let mut start = vec![0usize; buckets + 1];
-    for &b in bucket {
-        start[b as usize + 1] += 1;
-    }
-    for k in 1..start.len() {
-        start[k] += start[k - 1];
-    }
-    let mut all = Vec::with_capacity(values.len());
-    let mut by_bucket = vec![0.0; values.len()];
-    for &i in order {
-        let x = values[i as usize];
-        all.push(x);
-        let slot = &mut start[bucket[i as usize] as usize];
-        by_bucket[*slot] = x;
-        *slot += 1;
+/// All values sorted (by polars, in parallel), and the values sorted within each
+/// bucket (each bucket is one run of rows, sorted on its own).
+fn sorted_values(bucket: &[u32], values: &[f64]) -> PolarsResult<(Vec<f64>, Vec<f64>)> {
+    let all = Float64Chunked::from_slice("value".into(), values)
+        .sort_with(SortOptions::default().with_multithreaded(true));
+    let all = all.rechunk().cont_slice()?.to_vec();
+    let mut by_bucket = values.to_vec();
+    let mut at = 0;
+    while at < bucket.len() {
+        let k = bucket[at];
+        let len = bucket[at..].iter().take_while(|&&b| b == k).count();
+        by_bucket[at..at + len].sort_unstable_by(f64::total_cmp);
+        at += len;
     }
     Ok((by_bucket, all))
 }
