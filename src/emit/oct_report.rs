@@ -179,12 +179,16 @@ impl Report<'_> {
                 run.bad_timer_values
             ));
         }
-        let series = self
-            .stats
-            .iter()
-            .enumerate()
-            .map(|(i, s)| self.series_view(i, s))
-            .collect();
+        // with no rows, the notice at the top says it all
+        let series = if run.transactions == 0 {
+            Vec::new()
+        } else {
+            self.stats
+                .iter()
+                .enumerate()
+                .map(|(i, s)| self.series_view(i, s))
+                .collect()
+        };
         Page {
             source: self.source.to_owned(),
             generated_by: format!("resultpipe {}", env!("CARGO_PKG_VERSION")),

@@ -237,6 +237,9 @@ pub fn render(chart: &Chart) -> String {
         match p.mark {
             Mark::Line => {
                 let mut seg = String::new();
+                // dots on every point when there are few, else only on points that
+                // have no neighbour to draw a line to
+                let all_dots = p.points.len() <= 60;
                 let mut lone = Vec::new();
                 let mut run = 0;
                 let flush = |seg: &mut String, run: usize, svg: &mut String| {
@@ -250,21 +253,34 @@ pub fn render(chart: &Chart) -> String {
                     }
                     seg.clear();
                 };
+                let mut prev: Option<(f64, f64)> = None;
+                let mut prev_alone = false;
                 for &(x, y) in pts.clone() {
                     match y {
                         Some(y) => {
                             let _ = write!(seg, "{:.1},{:.1} ", sx(x), sy(y));
                             run += 1;
-                            lone.push((x, y));
+                            if all_dots {
+                                lone.push((x, y));
+                            }
+                            prev_alone = prev.is_none();
+                            prev = Some((x, y));
                         }
                         None => {
+                            if let (Some(pt), true, false) = (prev, prev_alone, all_dots) {
+                                lone.push(pt);
+                            }
                             flush(&mut seg, run, &mut svg);
                             run = 0;
+                            prev = None;
                         }
                     }
                 }
+                if let (Some(pt), true, false) = (prev, prev_alone, all_dots) {
+                    lone.push(pt);
+                }
                 flush(&mut seg, run, &mut svg);
-                if lone.len() <= 400 {
+                {
                     for (x, y) in lone {
                         let _ = write!(
                             svg,
