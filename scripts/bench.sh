@@ -79,15 +79,25 @@ else
   echo "pulse publish: skipped (needs RabbitMQ on 127.0.0.1:5672 and python3 pika to bind a queue)"
 fi
 
-# OCT: results-to-csv on the 1 000 000-row database.
+# OCT: the report and results-to-csv on the 1 000 000-row database (OCT 0.4.12
+# needs about 60 s of CPU and 1 GB for each).
 oct=$data/oct-big.sqlite
 if [ ! -s "$oct" ]; then
   python3 ../shared/tools/gen_oct_big.py "$oct" 1000000 3600
 fi
+echo '{"run_time": 3600, "results_ts_interval": 10, "testing": false, "progress_bar": false, "turrets": []}' >"$data/oct-config.json"
 measure_oct() {
-  /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" >/dev/null 2>&1 || true
-  read -r wall rss < <(tail -n 1 "$data/time.txt")
-  awk -v w="$wall" -v r="$rss" 'BEGIN{printf "%-34s %6.2f s  %9.0f rows/s  peak RSS %6.1f MiB\n", "oct results-to-csv (1M rows)", w, 1000000/w, r/1024}'
+  label=$1
+  shift
+  local best_wall="" best_rss=""
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" >/dev/null 2>&1 || true
+    read -r wall rss < <(tail -n 1 "$data/time.txt")
+    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
+  done
+  wall=$best_wall; rss=$best_rss
+  awk -v l="$label" -v w="$wall" -v r="$rss" 'BEGIN{printf "%-34s %6.2f s  %9.0f rows/s  peak RSS %6.1f MiB\n", l, w, 1000000/w, r/1024}'
 }
-measure_oct $bin/resultpipe oct results-to-csv "$oct" "$data/oct-big.csv"
-rm -f "$data/oct-big.csv" "$data/time.txt"
+measure_oct "oct report (1M rows)" $bin/resultpipe oct report "$oct" --config "$data/oct-config.json" -o "$data/oct-report"
+measure_oct "oct results-to-csv (1M rows)" $bin/resultpipe oct results-to-csv "$oct" "$data/oct-big.csv"
+rm -rf "$data/oct-big.csv" "$data/oct-report" "$data/time.txt"

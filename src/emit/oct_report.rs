@@ -108,9 +108,10 @@ impl Report<'_> {
                 "kind": if s.name == ALL_TRANSACTIONS && std::ptr::eq(s, &self.stats[0]) { "all" } else { "timer" },
                 "summary": describe_json(&s.summary),
                 "intervals": s.intervals.iter().map(|i| {
-                    let mut v = describe_json(&i.stats);
-                    v["interval"] = json!(i.number);
-                    v["start"] = json!(iso(i.start_ns));
+                    let mut v = json!({"interval": i.number, "start": iso(i.start_ns)});
+                    if let (Value::Object(o), Value::Object(d)) = (&mut v, describe_json(&i.stats)) {
+                        o.extend(d);
+                    }
                     v
                 }).collect::<Vec<_>>(),
                 "raw": s.raw.iter().map(|p| json!({"time": iso(p.time_ns), "avg": opt(p.mean)})).collect::<Vec<_>>(),
