@@ -548,3 +548,108 @@ fn report_renders_in_headless_chromium() {
         std::fs::copy(&shot, keep).unwrap();
     }
 }
+
+mod robustness {
+    //! Random result tables, schema constraints off (NULLs, text and extreme numbers
+    //! anywhere, broken JSON): reading, statistics, both report files and the CSV never
+    //! panic, and what they say adds up.
+    use proptest::prelude::*;
+    use resultpipe::emit::oct_csv::OctCsv;
+    use resultpipe::emit::oct_report::Report;
+    use resultpipe::ingest::oct::{OctDb, OctError};
+    use resultpipe::model::load_stats::compile;
+    use rusqlite::types::Value as Sql;
+
+    fn number() -> impl Strategy<Value = Sql> {
+        prop_oneof![
+            4 => (1_700_000_000.0f64..1_700_000_100.0).prop_map(Sql::Real),
+            1 => any::<f64>().prop_map(Sql::Real),
+            1 => any::<i64>().prop_map(Sql::Integer),
+            1 => Just(Sql::Null),
+            1 => "[a-z ]{0,5}".prop_map(Sql::Text),
+        ]
+    }
+
+    fn timers() -> impl Strategy<Value = Sql> {
+        let name = prop_oneof![Just("a/b".to_owned()), Just("<i>".to_owned()), "[a-c]{1,2}"];
+        let value = prop_oneof![
+            (0.0f64..3.0).prop_map(|v| v.to_string()),
+            Just("\"slow\"".to_owned()),
+            Just("null".to_owned()),
+            Just("[1]".to_owned()),
+            Just("1e400".to_owned()),
+        ];
+        prop_oneof![
+            6 => proptest::collection::vec((name, value), 0..4).prop_map(|kv| {
+                let body: Vec<String> = kv.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+                Sql::Text(format!("{{{}}}", body.join(",")))
+            }),
+            1 => Just(Sql::Null),
+            1 => "[{}\\[\\]\":,a-z0-9 ]{0,12}".prop_map(Sql::Text),
+            1 => proptest::collection::vec(any::<u8>(), 0..12).prop_map(Sql::Blob),
+        ]
+    }
+
+    fn row() -> impl Strategy<Value = [Sql; 4]> {
+        (
+            number(),
+            number(),
+            prop_oneof![
+                Just(Sql::Null),
+                Just(Sql::Text(String::new())),
+                "[a-z;\"\n]{1,6}".prop_map(Sql::Text)
+            ],
+            timers(),
+        )
+            .prop_map(|(e, s, err, t)| [e, s, err, t])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        #[test]
+        fn any_table_gives_a_report_and_a_csv(rows in proptest::collection::vec(row(), 0..40), interval in 1u32..30) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("results.sqlite");
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE result (id INTEGER PRIMARY KEY, error, scriptrun_time, elapsed, epoch, custom_timers, turret_name);").unwrap();
+            for r in &rows {
+                conn.execute(
+                    "INSERT INTO result (error, scriptrun_time, elapsed, epoch, custom_timers, turret_name) VALUES (?1, ?2, 1.0, ?3, ?4, 'Noname')",
+                    rusqlite::params![r[2], r[1], r[0], r[3]],
+                ).unwrap();
+            }
+            drop(conn);
+
+            let db = OctDb::open(&path).unwrap();
+            let run = db.load_run().unwrap();
+            prop_assert_eq!(run.transactions, rows.len() as u64);
+            let mut stats = Vec::new();
+            for s in &run.series {
+                match compile(s, interval) {
+                    Ok(st) => {
+                        let per: u64 = st.intervals.iter().map(|i| i.stats.count).sum();
+                        prop_assert_eq!(per, st.summary.count);
+                        prop_assert_eq!(st.summary.count, s.values.len() as u64);
+                        stats.push(st);
+                    }
+                    // extreme epochs: a clear error, never a panic
+                    Err(e) => { prop_assert!(e.to_string().contains("larger interval")); return Ok(()); }
+                }
+            }
+            let rep = Report { source: "results.sqlite", run: &run, stats: &stats, interval_s: interval, run_time: None };
+            let json = serde_json::to_string(&rep.json()).unwrap();
+            let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back["totals"]["transactions"].as_u64(), Some(rows.len() as u64));
+            let html = rep.html().unwrap();
+            prop_assert!(!html.contains("<i>"), "a timer name went into the page unescaped");
+
+            let mut csv = OctCsv::new(tempfile::tempfile().unwrap(), b';');
+            let n = db.for_each_raw_row_pipelined(|r| csv.row(r).map_err(|e| OctError::Missing { path: e.to_string() })).unwrap();
+            prop_assert_eq!(n, rows.len() as u64);
+            let mut out = Vec::new();
+            csv.finish(&mut out).unwrap();
+            prop_assert!(out.starts_with(b"elapsed time;epoch (in seconds);turret name;transaction time;error"));
+            prop_assert!(out.ends_with(b"\r\n"));
+        }
+    }
+}

@@ -138,11 +138,12 @@ pub fn compile(series: &Series, interval_s: u32) -> Result<SeriesStats, StatsErr
     let step = i64::from(interval_s.max(1)) * 1_000_000_000;
     let day0 = first.div_euclid(DAY_NS) * DAY_NS;
     let start = day0 + (first - day0).div_euclid(step) * step;
-    let buckets = ((last - start) / step) as u64 + 1;
+    // i128: epochs at both ends of the representable range would overflow i64
+    let buckets = ((i128::from(last) - i128::from(start)) / i128::from(step)) as u64 + 1;
     if buckets > MAX_BUCKETS {
         return Err(StatsError::TooManyBuckets {
             series: series.name.clone(),
-            span_s: (last - first) as f64 / 1e9,
+            span_s: (i128::from(last) - i128::from(first)) as f64 / 1e9,
             interval_s,
             buckets,
         });
@@ -401,6 +402,19 @@ mod tests {
         let s = series(&[(0.0, 1.0), (1700000000.0, 1.0)]);
         let e = compile(&s, 1).unwrap_err().to_string();
         assert!(e.contains("use a larger interval"), "{e}");
+    }
+
+    #[test]
+    fn epochs_at_both_ends_of_the_range_do_not_overflow() {
+        let s = Series {
+            name: "s".into(),
+            times_ns: vec![-9_000_000_000_000_000_000, 9_000_000_000_000_000_000],
+            values: vec![1.0, 2.0],
+        };
+        assert!(matches!(
+            compile(&s, 1),
+            Err(StatsError::TooManyBuckets { .. })
+        ));
     }
 
     #[test]
