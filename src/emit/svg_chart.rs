@@ -234,6 +234,16 @@ pub fn render(chart: &Chart) -> String {
         let stride = p.points.len().div_ceil(MAX_POINTS).max(1);
         let pts = p.points.iter().step_by(stride);
         let tip = |x: f64, y: f64| format!("{} {}: {}", clock(x), escape(&p.name), num(y));
+        let dot = |svg: &mut String, x: f64, y: f64, r: f64| {
+            let _ = write!(
+                svg,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="{}"><title>{}</title></circle>"#,
+                sx(x),
+                sy(y),
+                p.color,
+                tip(x, y)
+            );
+        };
         match p.mark {
             Mark::Line => {
                 let mut seg = String::new();
@@ -280,30 +290,14 @@ pub fn render(chart: &Chart) -> String {
                     lone.push(pt);
                 }
                 flush(&mut seg, run, &mut svg);
-                {
-                    for (x, y) in lone {
-                        let _ = write!(
-                            svg,
-                            r#"<circle cx="{:.1}" cy="{:.1}" r="2.2" fill="{}"><title>{}</title></circle>"#,
-                            sx(x),
-                            sy(y),
-                            p.color,
-                            tip(x, y)
-                        );
-                    }
+                for (x, y) in lone {
+                    dot(&mut svg, x, y, 2.2);
                 }
             }
             Mark::Dots => {
                 for &(x, y) in pts {
                     if let Some(y) = y {
-                        let _ = write!(
-                            svg,
-                            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"><title>{}</title></circle>"#,
-                            sx(x),
-                            sy(y),
-                            p.color,
-                            tip(x, y)
-                        );
+                        dot(&mut svg, x, y, 3.0);
                     }
                 }
             }

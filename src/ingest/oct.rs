@@ -621,33 +621,30 @@ fn py_str(v: ValueRef<'_>) -> String {
 /// `str(datetime)` leaves out zero microseconds; anything else is shown as stored.
 fn datetime_str(s: &str) -> String {
     let b = s.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
-    let date = b.len() >= 10
-        && digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10);
-    if !date {
+    // `d` stands for a digit
+    let shaped = |at: usize, pattern: &[u8]| {
+        b.get(at..at + pattern.len()).is_some_and(|x| {
+            x.iter().zip(pattern).all(|(c, p)| {
+                if *p == b'd' {
+                    c.is_ascii_digit()
+                } else {
+                    c == p
+                }
+            })
+        })
+    };
+    if !shaped(0, b"dddd-dd-dd") {
         return s.to_owned();
     }
     if b.len() == 10 {
         return format!("{s} 00:00:00");
     }
-    let time = b.len() >= 19
-        && b[10] == b' '
-        && digits(11..13)
-        && b[13] == b':'
-        && digits(14..16)
-        && b[16] == b':'
-        && digits(17..19);
-    if !time {
+    if !shaped(10, b" dd:dd:dd") {
         return s.to_owned();
     }
     match &s[19..] {
         "" => s.to_owned(),
-        frac if frac.len() == 7 && frac.starts_with('.') && digits(20..26) => {
+        frac if frac.len() == 7 && shaped(19, b".dddddd") => {
             if frac == ".000000" {
                 s[..19].to_owned()
             } else {
