@@ -653,3 +653,82 @@ mod robustness {
         }
     }
 }
+
+/// The values OCT's pygal charts plot (`<desc class="value">`, after any `time: `).
+fn chart_values(svg: &str) -> Vec<f64> {
+    svg.split(r#"<desc class="value">"#)
+        .skip(1)
+        .filter_map(|v| {
+            v[..v.find("</desc>")?]
+                .rsplit(": ")
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+#[test]
+fn chart_data_equals_octs_graphs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut charts = 0;
+    for case in CASES {
+        let out = dir.path().join(case);
+        run_rebuild(case, &out);
+        let json: Value =
+            serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+        for (i, s) in json["series"].as_array().unwrap().iter().enumerate() {
+            let file = if i == 0 {
+                "All_Transactions".to_owned()
+            } else {
+                s["name"].as_str().unwrap().to_owned()
+            };
+            let svg = |kind: &str| {
+                std::fs::read_to_string(testdata(&format!("{case}/expected/{file}_{kind}.svg")))
+                    .unwrap()
+            };
+            // the raw chart: the mean of each tenth of the series
+            let raw: Vec<f64> = s["raw"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["avg"].as_f64().unwrap())
+                .collect();
+            assert_eq!(
+                raw,
+                chart_values(&svg("response_times")),
+                "{case} {file}: raw chart"
+            );
+            // throughput: the count per interval
+            let counts: Vec<f64> = s["intervals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["count"].as_f64().unwrap())
+                .collect();
+            assert_eq!(
+                counts,
+                chart_values(&svg("throughput")),
+                "{case} {file}: throughput chart"
+            );
+            // the interval chart: avg, then 90%, then 80%, per bucket with data
+            let col = |k: &str| -> Vec<f64> {
+                s["intervals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|p| p[k].as_f64())
+                    .collect()
+            };
+            let want: Vec<f64> = [col("avg"), col("p90"), col("p80")].concat();
+            assert_eq!(
+                want,
+                chart_values(&svg("response_times_intervals")),
+                "{case} {file}: interval chart"
+            );
+            charts += 3;
+        }
+    }
+    assert!(charts >= 30);
+}
