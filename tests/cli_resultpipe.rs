@@ -160,3 +160,115 @@ fn usage_errors_exit_2() {
         text(&o.stderr)
     );
 }
+
+fn events(o: &Output) -> Vec<serde_json::Value> {
+    text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn count(ev: &[serde_json::Value], kind: &str) -> usize {
+    ev.iter().filter(|e| e["event"]["type"] == kind).count()
+}
+
+#[test]
+fn splunk_dry_run_tells_a_test_runs_lifecycle() {
+    let input = testdata("stackviz/own_stestr_2workers/input/testrepository.subunit");
+    let o = resultpipe(&[
+        "splunk",
+        "send",
+        "--dry-run",
+        "--project",
+        "proj",
+        "--run",
+        "r1",
+        "--id",
+        "me@box",
+        "--index",
+        "ci",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let ev = events(&o);
+    // 22 tests on 2 workers, 9 of them failing (`summary` says so)
+    assert_eq!(count(&ev, "jobStart"), 22);
+    assert_eq!(count(&ev, "jobFinish") + count(&ev, "jobFail"), 22);
+    assert_eq!(count(&ev, "jobFail"), 9);
+    assert_eq!((count(&ev, "newChild"), count(&ev, "endChild")), (2, 2));
+    assert_eq!(ev.first().unwrap()["event"]["type"], "start");
+    assert_eq!(ev.last().unwrap()["event"]["type"], "stop");
+    let times: Vec<f64> = ev.iter().map(|e| e["time"].as_f64().unwrap()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "events out of time order"
+    );
+    for e in &ev {
+        assert_eq!(e["index"], "ci");
+        assert_eq!(e["event"]["run"], "proj_r1");
+        assert_eq!(e["event"]["id"], "me@box");
+        let kind = e["event"]["type"].as_str().unwrap();
+        if kind != "start" && kind != "stop" {
+            assert!(
+                e["event"]["ChildID"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("worker-"),
+                "{e}"
+            );
+        }
+    }
+    let fail = ev
+        .iter()
+        .find(|e| {
+            e["event"]["func"] == "svcases.test_basic.PlainTests.test_fail_assert"
+                && e["event"]["type"] == "jobFail"
+        })
+        .unwrap();
+    assert_eq!(
+        fail["event"]["error"],
+        "testtools.matchers._impl.MismatchError: {'a': 1} != {'a': 2}"
+    );
+    assert!(
+        fail["event"]["traceback"]
+            .as_str()
+            .unwrap()
+            .starts_with("Traceback (most recent call last):")
+    );
+    assert!(fail["event"]["timetaken"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn splunk_dry_run_of_oct_results_has_one_job_event_per_transaction() {
+    let input = testdata("oct/live-2turrets-errors-timers/results.sqlite");
+    let o = resultpipe(&["splunk", "send", "--dry-run", input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let ev = events(&o);
+    // 199 transactions, 28 with an error (OCT's own report says so)
+    assert_eq!(count(&ev, "jobFinish") + count(&ev, "jobFail"), 199);
+    assert_eq!(count(&ev, "jobFail"), 28);
+    let first_job = ev
+        .iter()
+        .find(|e| e["event"]["func"] == "transaction")
+        .unwrap();
+    assert_eq!(first_job["event"]["ChildID"], "Noname");
+    assert!(first_job["event"]["timers"].is_object());
+    assert!(first_job["event"]["timetaken"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn splunk_without_a_url_is_switched_off_not_an_error() {
+    let input = testdata("stackviz/own_stestr_2workers/input/testrepository.subunit");
+    let o = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args(["splunk", "send", input.to_str().unwrap()])
+        .env_remove("SPLUNK_HEC_URL")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty());
+    assert!(
+        text(&o.stderr).contains("reporting is switched off"),
+        "{}",
+        text(&o.stderr)
+    );
+}

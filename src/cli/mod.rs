@@ -4,6 +4,7 @@
 pub mod inputs;
 pub mod oct;
 pub mod pulse;
+pub mod splunk;
 pub mod stackviz;
 pub mod summary;
 pub mod treeherder;
@@ -121,6 +122,14 @@ pub enum Command {
         #[arg(short, long, global = true)]
         quiet: bool,
     },
+    /// Splunk HTTP Event Collector: run and job events.
+    Splunk {
+        #[command(subcommand)]
+        command: splunk::SplunkCommand,
+        /// Only print errors.
+        #[arg(short, long, global = true)]
+        quiet: bool,
+    },
     /// Treeherder jobs: generate pulse-job documents from runs, validate documents.
     Treeherder {
         #[command(subcommand)]
@@ -154,6 +163,10 @@ pub fn main_resultpipe() -> u8 {
         Command::Pulse { command, quiet } => {
             init_logging(quiet, 0);
             pulse::run(command, quiet)
+        }
+        Command::Splunk { command, quiet } => {
+            init_logging(quiet, 0);
+            splunk::run(command)
         }
         Command::Treeherder { command, quiet } => {
             init_logging(quiet, 0);

@@ -1,6 +1,7 @@
 //! Outputs. Each module writes one format.
 
 pub mod details;
+pub mod hec;
 pub mod oct_csv;
 pub mod oct_report;
 pub mod output;

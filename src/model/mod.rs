@@ -5,6 +5,7 @@ pub mod load;
 pub mod load_stats;
 mod names;
 mod records;
+pub mod run_events;
 pub mod time;
 
 pub use names::{clean_test_name, strip_detail_key};

@@ -1,0 +1,228 @@
+//! `resultpipe splunk send INPUT... --url https://host:8088`: a run's lifecycle events
+//! (see `docs/splunk-events.md`) as Splunk HEC envelopes. Inputs are subunit streams,
+//! repositories or OCT `results.sqlite` files. Without a URL reporting is switched off
+//! (a no-op, not an error); `--dry-run` prints the envelopes as JSON lines.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use super::inputs::{read_source, sources_for};
+use super::{Failure, exit};
+use crate::emit::details;
+use crate::emit::hec::Envelope;
+use crate::ingest::oct::{CellRef, OctDb, OctError, visit_timers};
+use crate::model::run_events::EventLog;
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SplunkCommand {
+    /// Send run and job events to a Splunk HTTP Event Collector.
+    Send(SendArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SendArgs {
+    /// Subunit files (v2 or v1), `-` for stdin, `.stestr`/`.testrepository` directories,
+    /// or OCT results.sqlite files.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// HEC base URL, e.g. https://splunk.example.org:8088 [default: $SPLUNK_HEC_URL].
+    /// Without one, reporting is switched off and nothing is sent.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// File holding the HEC token [default: $SPLUNK_HEC_TOKEN].
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Index for the events (must be allowed for the token).
+    #[arg(long)]
+    pub index: Option<String>,
+    #[arg(long)]
+    pub source: Option<String>,
+    #[arg(long, default_value = "resultpipe:run")]
+    pub sourcetype: String,
+    #[arg(long)]
+    pub host: Option<String>,
+    /// The reporter's id [default: user@hostname].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The run's name [default: the first input's file name].
+    #[arg(long)]
+    pub run: Option<String>,
+    /// A project: the run is then named `<project>_<run>`.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Print the events as JSON lines (HEC envelopes) instead of sending them.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(cmd: SplunkCommand) -> Result<u8, Failure> {
+    match cmd {
+        SplunkCommand::Send(a) => send(a),
+    }
+}
+
+/// `user@hostname`, as the original reporter's default id.
+pub fn default_id() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(user_from_passwd)
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
+}
+
+/// The login name of this process's real uid, from /proc and /etc/passwd.
+fn user_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)? == uid).then(|| name.to_owned())
+    })
+}
+
+fn is_sqlite(path: &Path) -> bool {
+    let mut magic = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| &magic == b"SQLite format 3\0")
+}
+
+fn send(a: SendArgs) -> Result<u8, Failure> {
+    let url = a
+        .url
+        .clone()
+        .or_else(|| std::env::var("SPLUNK_HEC_URL").ok())
+        .filter(|u| !u.is_empty());
+    if url.is_none() && !a.dry_run {
+        eprintln!("splunk: reporting is switched off (no --url or SPLUNK_HEC_URL): nothing sent");
+        return Ok(exit::OK);
+    }
+    let run_name = a.run.clone().unwrap_or_else(|| {
+        a.inputs[0]
+            .file_name()
+            .map_or("stdin".into(), |n| n.to_string_lossy().into_owned())
+    });
+    let env = Envelope {
+        host: a.host.clone(),
+        source: a.source.clone(),
+        sourcetype: Some(a.sourcetype.clone()),
+        index: a.index.clone(),
+        id: a.id.clone().unwrap_or_else(default_id),
+        run: match &a.project {
+            Some(p) => format!("{p}_{run_name}"),
+            None => run_name,
+        },
+    };
+
+    let mut log = EventLog::default();
+    for input in &a.inputs {
+        if input.as_os_str() != "-" && is_sqlite(input) {
+            read_oct(input, &mut log)?;
+            continue;
+        }
+        for source in sources_for(input).map_err(Failure::input)? {
+            read_source(
+                &source,
+                false,
+                |_, _| (),
+                &mut |r, _, ()| {
+                    let error = r.status.is_failure().then(|| {
+                        let full = r
+                            .attachments
+                            .iter()
+                            .find(|x| x.name.starts_with("traceback"))
+                            .map(details::text)
+                            .unwrap_or_default();
+                        (details::last_traceback_line(r).unwrap_or_default(), full)
+                    });
+                    log.add_record(r, error);
+                },
+                &mut |_| {},
+            )
+            .map_err(|e| Failure::input(format!("{}: {e}", source.label())))?;
+        }
+    }
+    if log.untimed > 0 {
+        tracing::warn!(
+            "{} record(s) without any timestamp cannot be placed in time: no events for them",
+            log.untimed
+        );
+    }
+    let events = log.finish();
+    if a.dry_run {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut line = String::new();
+        for e in &events {
+            line.clear();
+            env.write(&mut line, e);
+            line.push('\n');
+            if out.write_all(line.as_bytes()).is_err() {
+                return Ok(exit::OK); // a closed pipe
+            }
+        }
+        let _ = out.flush();
+        return Ok(exit::OK);
+    }
+    Err(Failure::input(format!(
+        "sending to HEC is not implemented yet ({} events ready); use --dry-run to see them",
+        events.len()
+    )))
+}
+
+/// One `jobFinish`/`jobFail` per OCT transaction, its turret as the worker.
+fn read_oct(path: &Path, log: &mut EventLog) -> Result<(), Failure> {
+    let db = OctDb::open(path).map_err(Failure::input)?;
+    let mut skipped = 0u64;
+    db.for_each_raw_row(|r| -> Result<(), OctError> {
+        let num = |c: CellRef<'_>| match c {
+            CellRef::Real(f) if f.is_finite() => Some(f),
+            CellRef::Int(i) => Some(i as f64),
+            _ => None,
+        };
+        let (Some(time), Some(took)) = (num(r.epoch), num(r.scriptrun_time)) else {
+            skipped += 1;
+            return Ok(());
+        };
+        let text = |c: CellRef<'_>| match c {
+            CellRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+            _ => None,
+        };
+        let child = text(r.turret_name).unwrap_or_else(|| "Noname".into());
+        let error = text(r.error);
+        let mut timers = Vec::new();
+        if let CellRef::Text(t) = r.custom_timers {
+            let _ = visit_timers(t, &mut |name, v| {
+                if let Some(x) = v.as_f64() {
+                    timers.push((name.to_owned(), x));
+                }
+            });
+        }
+        log.add_transaction(time, &child, took, error.as_deref(), timers);
+        Ok(())
+    })
+    .map_err(Failure::input)?;
+    if skipped > 0 {
+        tracing::warn!(
+            "{}: {skipped} row(s) without a usable epoch or scriptrun_time: no events for them",
+            db.path()
+        );
+    }
+    Ok(())
+}
