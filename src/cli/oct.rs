@@ -232,31 +232,31 @@ fn report(
     Ok(exit::OK)
 }
 
-/// Every series' statistics, two series at a time (the machine's cores are the
-/// budget: polars sorts on the same threads).
+/// Every series' statistics, several series at a time (polars sorts on the same
+/// cores); the result keeps the series' order.
 fn compile_all(series: &[Series], interval_s: u32) -> Result<Vec<SeriesStats>, StatsError> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<Option<Result<SeriesStats, StatsError>>> =
-        (0..series.len()).map(|_| None).collect();
-    let slots: Vec<std::sync::Mutex<&mut Option<_>>> =
-        done.iter_mut().map(std::sync::Mutex::new).collect();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-    std::thread::scope(|scope| {
-        for _ in 0..workers.min(series.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(s) = series.get(i) else { break };
-                    **slots[i].lock().expect("no worker panics holding it") =
-                        Some(compile(s, interval_s));
-                }
-            });
-        }
+    let mut done: Vec<(usize, Result<SeriesStats, StatsError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.min(series.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(s) = series.get(i) else { break mine };
+                        mine.push((i, compile(s, interval_s)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a statistics worker panicked"))
+            .collect()
     });
-    drop(slots);
-    done.into_iter()
-        .map(|r| r.expect("every series is compiled"))
-        .collect()
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 fn to_csv(a: CsvArgs) -> Result<u8, Failure> {
