@@ -4,6 +4,7 @@
 
 pub mod pulse;
 pub mod retry;
+pub mod splunk_hec;
 pub mod treeherder_http;
 
 use std::fmt;
