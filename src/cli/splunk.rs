@@ -191,11 +191,7 @@ fn read_oct(path: &Path, log: &mut EventLog) -> Result<(), Failure> {
     let db = OctDb::open(path).map_err(Failure::input)?;
     let mut skipped = 0u64;
     db.for_each_raw_row(|r| -> Result<(), OctError> {
-        let num = |c: CellRef<'_>| match c {
-            CellRef::Real(f) if f.is_finite() => Some(f),
-            CellRef::Int(i) => Some(i as f64),
-            _ => None,
-        };
+        let num = |c: CellRef<'_>| c.as_f64().filter(|f| f.is_finite());
         let (Some(time), Some(took)) = (num(r.epoch), num(r.scriptrun_time)) else {
             skipped += 1;
             return Ok(());

@@ -18,6 +18,17 @@ pub enum CellRef<'a> {
     Text(&'a [u8]),
 }
 
+impl CellRef<'_> {
+    /// The value when it is a number (an integer read as a float).
+    pub fn as_f64(self) -> Option<f64> {
+        match self {
+            CellRef::Real(f) => Some(f),
+            CellRef::Int(i) => Some(i as f64),
+            _ => None,
+        }
+    }
+}
+
 impl<'a> From<ValueRef<'a>> for CellRef<'a> {
     fn from(v: ValueRef<'a>) -> CellRef<'a> {
         match v {
@@ -130,31 +141,52 @@ impl OctDb {
         &self,
         mut f: impl FnMut(&RawRow<'_>) -> Result<(), E>,
     ) -> Result<u64, E> {
+        let mut failed = None;
+        let n = self.scan(|r| match f(&RawRow::from_sql(r)) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })?;
+        failed.map_or(Ok(n), Err)
+    }
+
+    /// Steps through the `result` table in rowid order while `each` returns true;
+    /// returns the number of rows seen.
+    fn scan(&self, mut each: impl FnMut(&rusqlite::Row<'_>) -> bool) -> Result<u64, OctError> {
         let err = |source| OctError::Sqlite {
             path: self.path.clone(),
             source,
         };
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, elapsed, epoch, turret_name, scriptrun_time, error, custom_timers FROM result ORDER BY rowid")
-            .map_err(err)?;
+        let mut stmt = self.conn.prepare(ROW_QUERY).map_err(err)?;
         let mut rows = stmt.query([]).map_err(err)?;
         let mut n = 0;
         while let Some(r) = rows.next().map_err(err)? {
-            let cell = |i: usize| r.get_ref(i).map_or(CellRef::Null, CellRef::from);
-            let row = RawRow {
-                id: r.get_ref(0).ok().and_then(|v| v.as_i64().ok()).unwrap_or(0),
-                elapsed: cell(1),
-                epoch: cell(2),
-                turret_name: cell(3),
-                scriptrun_time: cell(4),
-                error: cell(5),
-                custom_timers: cell(6),
-            };
-            f(&row)?;
             n += 1;
+            if !each(r) {
+                break;
+            }
         }
         Ok(n)
+    }
+}
+
+/// The columns of [`RawRow`], in its order.
+const ROW_QUERY: &str = "SELECT id, elapsed, epoch, turret_name, scriptrun_time, error, custom_timers FROM result ORDER BY rowid";
+
+impl<'a> RawRow<'a> {
+    fn from_sql(r: &'a rusqlite::Row<'a>) -> RawRow<'a> {
+        let cell = |i: usize| r.get_ref(i).map_or(CellRef::Null, CellRef::from);
+        RawRow {
+            id: r.get_ref(0).ok().and_then(|v| v.as_i64().ok()).unwrap_or(0),
+            elapsed: cell(1),
+            epoch: cell(2),
+            turret_name: cell(3),
+            scriptrun_time: cell(4),
+            error: cell(5),
+            custom_timers: cell(6),
+        }
     }
 }
 
@@ -178,11 +210,17 @@ enum Slot {
 const BATCH_ROWS: usize = 4096;
 
 impl RowBatch {
-    fn push(&mut self, r: &rusqlite::Row<'_>) {
-        self.ids
-            .push(r.get_ref(0).ok().and_then(|v| v.as_i64().ok()).unwrap_or(0));
-        for i in 1..7 {
-            let slot = match r.get_ref(i).map_or(CellRef::Null, CellRef::from) {
+    fn push(&mut self, r: &RawRow<'_>) {
+        self.ids.push(r.id);
+        for c in [
+            r.elapsed,
+            r.epoch,
+            r.turret_name,
+            r.scriptrun_time,
+            r.error,
+            r.custom_timers,
+        ] {
+            let slot = match c {
                 CellRef::Null => Slot::Null,
                 CellRef::Int(v) => Slot::Int(v),
                 CellRef::Real(v) => Slot::Real(v),
@@ -231,10 +269,6 @@ impl OctDb {
         &self,
         mut f: impl FnMut(&RawRow<'_>) -> Result<(), E> + Send,
     ) -> Result<u64, E> {
-        let err = |source| OctError::Sqlite {
-            path: self.path.clone(),
-            source,
-        };
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<RowBatch>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<RowBatch>();
         std::thread::scope(|scope| {
@@ -245,30 +279,21 @@ impl OctDb {
                 }
                 Ok(())
             });
-            let read = (|| -> Result<u64, OctError> {
-                let mut stmt = self
-                    .conn
-                    .prepare("SELECT id, elapsed, epoch, turret_name, scriptrun_time, error, custom_timers FROM result ORDER BY rowid")
-                    .map_err(err)?;
-                let mut rows = stmt.query([]).map_err(err)?;
-                let mut n = 0;
-                let mut batch = RowBatch::default();
-                while let Some(r) = rows.next().map_err(err)? {
-                    batch.push(r);
-                    n += 1;
-                    if batch.ids.len() == BATCH_ROWS {
-                        let next = empty_rx.try_recv().unwrap_or_default();
-                        if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
-                            return Ok(n); // the consumer failed: its error wins
-                        }
-                        batch.clear();
-                    }
+            let mut batch = RowBatch::default();
+            let read = self.scan(|r| {
+                batch.push(&RawRow::from_sql(r));
+                if batch.ids.len() < BATCH_ROWS {
+                    return true;
                 }
-                if !batch.ids.is_empty() {
-                    let _ = full_tx.send(batch);
-                }
-                Ok(n)
-            })();
+                let next = empty_rx.try_recv().unwrap_or_default();
+                // a send fails only when the consumer stopped: its error wins
+                let sent = full_tx.send(std::mem::replace(&mut batch, next)).is_ok();
+                batch.clear();
+                sent
+            });
+            if !batch.ids.is_empty() {
+                let _ = full_tx.send(batch);
+            }
             drop(full_tx);
             let consumed = consumer.join().expect("the row consumer panicked");
             consumed?;
@@ -425,7 +450,7 @@ impl OctDb {
                 CellRef::Null | CellRef::Text(b"") => {}
                 _ => run.errors += 1,
             }
-            let epoch = cell_number(r.epoch).filter(|e| epoch_to_ns(*e).is_some());
+            let epoch = r.epoch.as_f64().filter(|e| epoch_to_ns(*e).is_some());
             let Some(epoch) = epoch else {
                 run.bad_rows += 1;
                 problems.note(format!("row id {id}: epoch is not a time"));
@@ -433,7 +458,7 @@ impl OctDb {
             };
             let row = epochs.len() as u32;
             epochs.push(epoch);
-            let value = cell_number(r.scriptrun_time).filter(|v| v.is_finite());
+            let value = r.scriptrun_time.as_f64().filter(|v| v.is_finite());
             if value.is_none() {
                 run.bad_rows += 1;
                 problems.note(format!("row id {id}: scriptrun_time is not a number"));
@@ -597,14 +622,6 @@ impl Problems {
         if self.examples.len() < 20 {
             self.examples.push(what);
         }
-    }
-}
-
-fn cell_number(c: CellRef<'_>) -> Option<f64> {
-    match c {
-        CellRef::Real(f) => Some(f),
-        CellRef::Int(i) => Some(i as f64),
-        _ => None,
     }
 }
 
