@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
@@ -13,7 +14,11 @@ use super::{Failure, exit};
 use crate::emit::details;
 use crate::emit::hec::Envelope;
 use crate::ingest::oct::{CellRef, OctDb, OctError, visit_timers};
-use crate::model::run_events::EventLog;
+use crate::model::run_events::{EventLog, RunEvent};
+use crate::sinks::Secret;
+use crate::sinks::splunk_hec::{
+    AckSettings, Batch, BatchLimits, Batcher, HecSettings, deliver, gzip,
+};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum SplunkCommand {
@@ -55,6 +60,51 @@ pub struct SendArgs {
     /// Print the events as JSON lines (HEC envelopes) instead of sending them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Indexer acknowledgment: send on a channel and count events as delivered only
+    /// once HEC acknowledges them (the token must have it switched on).
+    #[arg(long)]
+    pub ack: bool,
+    /// Seconds an accepted batch may wait for its acknowledgment before its events
+    /// count as lost.
+    #[arg(long, default_value = "300", value_parser = seconds)]
+    pub ack_timeout: Duration,
+    /// Seconds between two queries of the ack endpoint.
+    #[arg(long, default_value = "1", value_parser = seconds)]
+    pub ack_poll: Duration,
+    /// Tries per batch, the first included, on connection errors, 429 and 5xx.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub attempts: u32,
+    /// Seconds between two tries of a batch.
+    #[arg(long, default_value = "5", value_parser = seconds)]
+    pub retry_delay: Duration,
+    /// Seconds one request may take, answer included.
+    #[arg(long, default_value = "30", value_parser = seconds)]
+    pub timeout: Duration,
+    /// Most events in one request.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_events: u64,
+    /// Most bytes in one (uncompressed) request body; a larger event travels alone.
+    #[arg(long, default_value_t = 512 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_bytes: u64,
+    /// Send bodies uncompressed (by default they are gzipped, and sent plain if HEC
+    /// refuses gzip).
+    #[arg(long)]
+    pub no_gzip: bool,
+    /// A PEM file with the certificate that signed HEC's (e.g. Splunk's own CA).
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any certificate from HEC (its default one is self-signed). The traffic
+    /// stays encrypted but the server is not authenticated.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// A number of seconds (fractions allowed) as a duration.
+fn seconds(s: &str) -> Result<Duration, String> {
+    let f: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {s}"))?;
+    Duration::try_from_secs_f64(f).map_err(|_| format!("not a usable number of seconds: {s}"))
 }
 
 pub fn run(cmd: SplunkCommand) -> Result<u8, Failure> {
@@ -180,10 +230,134 @@ fn send(a: SendArgs) -> Result<u8, Failure> {
         let _ = out.flush();
         return Ok(exit::OK);
     }
-    Err(Failure::input(format!(
-        "sending to HEC is not implemented yet ({} events ready); use --dry-run to see them",
-        events.len()
-    )))
+    let url = url.expect("no URL means switched off or --dry-run, handled above");
+    let settings = settings(&a, url, read_token(&a)?)?;
+    send_events(&settings, &env, &events)
+}
+
+/// The HEC token: `--token-file`, else `$SPLUNK_HEC_TOKEN`. Never printed.
+fn read_token(a: &SendArgs) -> Result<Secret, Failure> {
+    let token = match &a.token_file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Failure::input(format!("{}: cannot read the token: {e}", p.display())))?,
+        None => std::env::var("SPLUNK_HEC_TOKEN").map_err(|_| {
+            Failure::input("no HEC token: set SPLUNK_HEC_TOKEN or give --token-file")
+        })?,
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(Failure::input(
+            "the HEC token is empty (SPLUNK_HEC_TOKEN or --token-file)",
+        ));
+    }
+    Ok(Secret::new(token))
+}
+
+fn settings(a: &SendArgs, url: String, token: Secret) -> Result<HecSettings, Failure> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(Failure::input(format!(
+            "--url must start with http:// or https://, e.g. https://splunk.example.org:8088 (got {})",
+            crate::sinks::pulse::redact_url(&url)
+        )));
+    }
+    let ca_cert = match &a.ca_cert {
+        Some(p) => Some(std::fs::read(p).map_err(|e| {
+            Failure::input(format!("{}: cannot read the certificate: {e}", p.display()))
+        })?),
+        None => None,
+    };
+    let mut s = HecSettings::new(url, token);
+    s.limits = BatchLimits {
+        max_events: usize::try_from(a.batch_events).unwrap_or(usize::MAX),
+        max_bytes: usize::try_from(a.batch_bytes).unwrap_or(usize::MAX),
+    };
+    s.attempts = a.attempts;
+    s.retry_delay = a.retry_delay;
+    s.timeout = a.timeout;
+    s.gzip = !a.no_gzip;
+    s.ack = a.ack.then_some(AckSettings {
+        poll: a.ack_poll,
+        timeout: a.ack_timeout,
+    });
+    s.ca_cert = ca_cert;
+    s.insecure = a.insecure;
+    Ok(s)
+}
+
+/// Renders, batches and compresses on one thread while this one sends; says what was
+/// delivered, or fails loudly with the number of events lost.
+fn send_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent]) -> Result<u8, Failure> {
+    let started = Instant::now();
+    let total = events.len() as u64;
+    let limits = settings.limits;
+    let compress = settings.gzip;
+    let delivery = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Batch, Option<Vec<u8>>)>(4);
+        scope.spawn(move || {
+            let mut batcher = Batcher::new(limits);
+            let mut line = String::new();
+            let prepared = |b: Batch| {
+                let gz = compress.then(|| gzip(b.body.as_bytes()));
+                (b, gz)
+            };
+            for e in events {
+                line.clear();
+                env.write(&mut line, e);
+                if let Some(b) = batcher.push(&line) {
+                    if tx.send(prepared(b)).is_err() {
+                        return; // delivery stopped
+                    }
+                }
+            }
+            if let Some(b) = batcher.finish() {
+                let _ = tx.send(prepared(b));
+            }
+        });
+        deliver(settings.clone(), rx)
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let lost = total - delivery.delivered.min(total);
+    match delivery.error {
+        None => {
+            println!(
+                "splunk: delivered {} event(s) in {} batch(es) to {} in {secs:.2} s ({}{}{})",
+                delivery.delivered,
+                delivery.batches,
+                crate::sinks::pulse::redact_url(&settings.url),
+                if delivery.gzip {
+                    "gzip"
+                } else {
+                    "uncompressed"
+                },
+                if settings.ack.is_some() {
+                    ", acknowledged"
+                } else {
+                    ""
+                },
+                if delivery.retries > 0 {
+                    format!(", {} retried request(s)", delivery.retries)
+                } else {
+                    String::new()
+                },
+            );
+            Ok(exit::OK)
+        }
+        Some(e) => {
+            tracing::error!(
+                "splunk: {lost} of {total} event(s) lost: {} delivered{}",
+                delivery.delivered,
+                if settings.ack.is_some() {
+                    " (acknowledged)"
+                } else {
+                    ""
+                }
+            );
+            Err(Failure {
+                code: exit::DELIVERY,
+                error: Box::new(e),
+            })
+        }
+    }
 }
 
 /// One `jobFinish`/`jobFail` per OCT transaction, its turret as the worker.
