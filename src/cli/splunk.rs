@@ -16,9 +16,7 @@ use crate::emit::hec::Envelope;
 use crate::ingest::oct::{CellRef, OctDb, OctError, visit_timers};
 use crate::model::run_events::{EventLog, RunEvent};
 use crate::sinks::Secret;
-use crate::sinks::splunk_hec::{
-    AckSettings, Batch, BatchLimits, Batcher, HecSettings, deliver, gzip,
-};
+use crate::sinks::splunk_hec::{AckSettings, BatchLimits, HecSettings, deliver_events};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum SplunkCommand {
@@ -284,37 +282,12 @@ fn settings(a: &SendArgs, url: String, token: Secret) -> Result<HecSettings, Fai
     Ok(s)
 }
 
-/// Renders, batches and compresses on one thread while this one sends; says what was
-/// delivered, or fails loudly with the number of events lost.
+/// Sends the events; says what was delivered, or fails loudly with the number of
+/// events lost.
 fn send_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent]) -> Result<u8, Failure> {
     let started = Instant::now();
     let total = events.len() as u64;
-    let limits = settings.limits;
-    let compress = settings.gzip;
-    let delivery = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Batch, Option<Vec<u8>>)>(4);
-        scope.spawn(move || {
-            let mut batcher = Batcher::new(limits);
-            let mut line = String::new();
-            let prepared = |b: Batch| {
-                let gz = compress.then(|| gzip(b.body.as_bytes()));
-                (b, gz)
-            };
-            for e in events {
-                line.clear();
-                env.write(&mut line, e);
-                if let Some(b) = batcher.push(&line) {
-                    if tx.send(prepared(b)).is_err() {
-                        return; // delivery stopped
-                    }
-                }
-            }
-            if let Some(b) = batcher.finish() {
-                let _ = tx.send(prepared(b));
-            }
-        });
-        deliver(settings.clone(), rx)
-    });
+    let delivery = deliver_events(settings, env, events);
     let secs = started.elapsed().as_secs_f64();
     let lost = total - delivery.delivered.min(total);
     match delivery.error {

@@ -7,6 +7,8 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+use crate::emit::hec::Envelope;
+use crate::model::run_events::RunEvent;
 use crate::sinks::Secret;
 use crate::sinks::retry::Backoff;
 
@@ -719,6 +721,37 @@ pub fn deliver(
         }
     }
     client.finish(None)
+}
+
+/// A run's events rendered, batched and gzipped on a second thread while this one
+/// sends them (see [`deliver`]).
+pub fn deliver_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent]) -> Delivery {
+    let limits = settings.limits;
+    let compress = settings.gzip;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Batch, Option<Vec<u8>>)>(4);
+        scope.spawn(move || {
+            let mut batcher = Batcher::new(limits);
+            let mut line = String::new();
+            let prepared = |b: Batch| {
+                let gz = compress.then(|| gzip(b.body.as_bytes()));
+                (b, gz)
+            };
+            for e in events {
+                line.clear();
+                env.write(&mut line, e);
+                if let Some(b) = batcher.push(&line) {
+                    if tx.send(prepared(b)).is_err() {
+                        return; // delivery stopped
+                    }
+                }
+            }
+            if let Some(b) = batcher.finish() {
+                let _ = tx.send(prepared(b));
+            }
+        });
+        deliver(settings.clone(), rx)
+    })
 }
 
 #[cfg(test)]

@@ -190,6 +190,7 @@ fn status_of(code: u32) -> u16 {
 
 /// One connection: requests one after the other (keep-alive).
 fn serve(conn: TcpStream, state: &Mutex<State>) {
+    let _ = conn.set_nodelay(true);
     let mut out = conn.try_clone().unwrap();
     let mut r = BufReader::with_capacity(1 << 16, conn);
     loop {
@@ -261,11 +262,12 @@ fn serve(conn: TcpStream, state: &Mutex<State>) {
             None | Some(Scripted::Pass) => handle(&method, &target, &headers, &body, state),
         };
         record(status, &reply, events);
-        let head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n",
+        // one write: a head and a body in two segments meet Nagle and delayed ACKs
+        let answer = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{reply}",
             reply.len()
         );
-        if out.write_all(head.as_bytes()).is_err() || out.write_all(reply.as_bytes()).is_err() {
+        if out.write_all(answer.as_bytes()).is_err() {
             return;
         }
         if header(&headers, "connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) {
