@@ -337,6 +337,7 @@ fn send_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent]) -> R
 fn read_oct(path: &Path, log: &mut EventLog) -> Result<(), Failure> {
     let db = OctDb::open(path).map_err(Failure::input)?;
     let mut skipped = 0u64;
+    let mut timers: Vec<(String, f64)> = Vec::new();
     db.for_each_raw_row(|r| -> Result<(), OctError> {
         let num = |c: CellRef<'_>| c.as_f64().filter(|f| f.is_finite());
         let (Some(time), Some(took)) = (num(r.epoch), num(r.scriptrun_time)) else {
@@ -349,7 +350,6 @@ fn read_oct(path: &Path, log: &mut EventLog) -> Result<(), Failure> {
         };
         let child = text(r.turret_name).unwrap_or_else(|| "Noname".into());
         let error = text(r.error);
-        let mut timers = Vec::new();
         if let CellRef::Text(t) = r.custom_timers {
             let _ = visit_timers(t, &mut |name, v| {
                 if let Some(x) = v.as_f64() {
@@ -357,7 +357,7 @@ fn read_oct(path: &Path, log: &mut EventLog) -> Result<(), Failure> {
                 }
             });
         }
-        log.add_transaction(time, &child, took, error.as_deref(), timers);
+        log.add_transaction(time, &child, took, error.as_deref(), timers.drain(..));
         Ok(())
     })
     .map_err(Failure::input)?;

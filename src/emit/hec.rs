@@ -51,9 +51,33 @@ fn push_secs(out: &mut String, t: f64) {
     }
 }
 
+/// A JSON string, escaped as serde_json escapes it: `"` `\\` and control characters,
+/// the short forms where JSON has them.
 fn push_str(out: &mut String, s: &str) {
-    // serde_json's string escaping (valid JSON for any text)
-    out.push_str(&serde_json::to_string(s).expect("a str serializes"));
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        plain = i + 1;
+        if short.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(short);
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
 }
 
 fn push_key(out: &mut String, first: &mut bool, key: &str) {
@@ -114,7 +138,7 @@ impl Envelope {
             push_key(out, &mut f, "timers");
             out.push('{');
             let mut g = true;
-            for (name, secs) in &e.timers {
+            for (name, secs) in e.timers.iter() {
                 push_key(out, &mut g, name);
                 push_secs(out, *secs);
             }
@@ -130,15 +154,22 @@ mod tests {
     use crate::model::run_events::{EventLog, EventType};
 
     #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut all = String::new();
+        for c in (0u32..0x80).chain([0x7f, 0xe9, 0x2028, 0x1f600]) {
+            all.push(char::from_u32(c).unwrap());
+        }
+        for s in [all.as_str(), "", "plain", "a\"b\\c\u{1}\u{1f}é\n"] {
+            let mut out = String::new();
+            push_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
+    }
+
+    #[test]
     fn envelopes_are_json_with_plain_decimal_times() {
         let mut log = EventLog::default();
-        log.add_transaction(
-            1_700_000_000.25,
-            "t\"1",
-            1e-7,
-            Some("boom"),
-            vec![("a/b".into(), 0.5)],
-        );
+        log.add_transaction(1_700_000_000.25, "t\"1", 1e-7, Some("boom"), [("a/b", 0.5)]);
         let events = log.finish();
         assert_eq!(
             events.iter().map(|e| e.kind).collect::<Vec<_>>(),

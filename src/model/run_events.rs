@@ -3,6 +3,9 @@
 //! `jobStart` and a `jobFinish` (with the time taken) or `jobFail` (with the error).
 //! Built from test records or OCT transactions; rendering and delivery live elsewhere.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::{Status, TestRecord};
 
 /// The event types, spelled as the original reporter sent them.
@@ -44,15 +47,17 @@ impl EventType {
     }
 }
 
-/// One event. `time` is seconds since the Unix epoch.
+/// One event. `time` is seconds since the Unix epoch. Names that repeat (workers,
+/// `transaction`, timer names, a test id on its start and end) are shared, not copied:
+/// a million-row run stays small.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunEvent {
     pub kind: EventType,
     pub time: f64,
     /// The worker (`ChildID`): a subunit `worker-N` tag or route code, an OCT turret.
-    pub child: Option<String>,
+    pub child: Option<Arc<str>>,
     /// The job: a test id, or `transaction` for OCT rows.
-    pub func: Option<String>,
+    pub func: Option<Arc<str>>,
     /// Seconds, on `jobFinish` and `jobFail` when both ends are known.
     pub timetaken: Option<f64>,
     /// The test's status (`success`, `skip`, `fail`, ...), on job end events.
@@ -62,7 +67,7 @@ pub struct RunEvent {
     /// ... and the whole traceback.
     pub traceback: Option<String>,
     /// OCT custom timers of the transaction (name, seconds), in their order.
-    pub timers: Vec<(String, f64)>,
+    pub timers: Box<[(Arc<str>, f64)]>,
 }
 
 impl RunEvent {
@@ -76,7 +81,7 @@ impl RunEvent {
             status: None,
             error: None,
             traceback: None,
-            timers: Vec::new(),
+            timers: Box::default(),
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct EventLog {
     jobs: Vec<RunEvent>,
     /// Records without any timestamp cannot be placed in time.
     pub untimed: u64,
+    /// Worker, job and timer names seen so far, each kept once.
+    names: HashMap<Box<str>, Arc<str>>,
 }
 
 /// The worker of a test record: its `worker-N` tag, else its route code, else `0`.
@@ -100,6 +107,16 @@ pub fn worker_of(r: &TestRecord) -> String {
 }
 
 impl EventLog {
+    /// The shared copy of a name that repeats.
+    fn name(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.names.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.names.insert(s.into(), a.clone());
+        a
+    }
+
     /// A test record: `jobStart` at its first timestamp, then `jobFinish` or `jobFail`
     /// at its last. `error`: the last traceback line and the whole traceback, for
     /// failures (the caller decodes attachments).
@@ -112,11 +129,12 @@ impl EventLog {
             return;
         };
         let stop = stop.unwrap_or(start);
-        let child = worker_of(r);
+        let child = self.name(&worker_of(r));
+        let func: Arc<str> = Arc::from(r.id.as_str());
         let secs = |t: super::Timestamp| t.as_nanos() as f64 / 1e9;
         let mut begin = RunEvent::new(EventType::JobStart, secs(start));
         begin.child = Some(child.clone());
-        begin.func = Some(r.id.clone());
+        begin.func = Some(func.clone());
         let failed = r.status.is_failure();
         let mut end = RunEvent::new(
             if failed {
@@ -127,7 +145,7 @@ impl EventLog {
             secs(stop),
         );
         end.child = Some(child);
-        end.func = Some(r.id.clone());
+        end.func = Some(func);
         end.timetaken = r.duration_secs();
         end.status = Some(r.status.as_str());
         if failed {
@@ -145,13 +163,13 @@ impl EventLog {
 
     /// One `jobFinish` (or `jobFail` when its error is set) per OCT transaction, at its
     /// epoch, with `timetaken` = `scriptrun_time` and its timers.
-    pub fn add_transaction(
+    pub fn add_transaction<S: AsRef<str>>(
         &mut self,
         time: f64,
         child: &str,
         timetaken: f64,
         error: Option<&str>,
-        timers: Vec<(String, f64)>,
+        timers: impl IntoIterator<Item = (S, f64)>,
     ) {
         let failed = error.is_some_and(|e| !e.is_empty());
         let mut e = RunEvent::new(
@@ -162,54 +180,111 @@ impl EventLog {
             },
             time,
         );
-        e.child = Some(child.to_owned());
-        e.func = Some("transaction".to_owned());
+        e.child = Some(self.name(child));
+        e.func = Some(self.name("transaction"));
         e.timetaken = Some(timetaken);
         e.status = Some(if failed { "fail" } else { "success" });
         e.error = error.filter(|e| !e.is_empty()).map(str::to_owned);
-        e.timers = timers;
+        e.timers = timers
+            .into_iter()
+            .map(|(n, v)| (self.name(n.as_ref()), v))
+            .collect();
         self.jobs.push(e);
     }
 
     /// Every event in time order: `start`, each worker's `newChild` at its first
     /// activity, the jobs, each `endChild` at its last, `stop`.
     pub fn finish(self) -> Vec<RunEvent> {
-        let mut jobs = self.jobs;
+        assert!(
+            self.jobs.len() < (u32::MAX / 2) as usize,
+            "more than two billion events cannot be held in memory anyway"
+        );
+        let mut events = self.jobs;
         let (Some(first), Some(last)) = (
-            jobs.iter().map(|e| e.time).min_by(f64::total_cmp),
-            jobs.iter().map(|e| e.time).max_by(f64::total_cmp),
+            events.iter().map(|e| e.time).min_by(f64::total_cmp),
+            events.iter().map(|e| e.time).max_by(f64::total_cmp),
         ) else {
             return Vec::new();
         };
-        let mut children: Vec<(String, f64, f64)> = Vec::new();
-        for e in &jobs {
-            let c = e.child.as_deref().unwrap_or("0");
-            match children.iter_mut().find(|(n, _, _)| n == c) {
-                Some(x) => {
+        let mut children: Vec<(Arc<str>, f64, f64)> = Vec::new();
+        let mut at: HashMap<Arc<str>, usize> = HashMap::new();
+        let unnamed: Arc<str> = Arc::from("0");
+        for e in &events {
+            let c = e.child.as_ref().unwrap_or(&unnamed);
+            match at.get(c) {
+                Some(&i) => {
+                    let x = &mut children[i];
                     x.1 = x.1.min(e.time);
                     x.2 = x.2.max(e.time);
                 }
-                None => children.push((c.to_owned(), e.time, e.time)),
+                None => {
+                    at.insert(c.clone(), children.len());
+                    children.push((c.clone(), e.time, e.time));
+                }
             }
         }
-        let mut out = Vec::with_capacity(jobs.len() + 2 * children.len() + 2);
-        out.push(RunEvent::new(EventType::Start, first));
-        for (name, a, b) in children {
-            let mut n = RunEvent::new(EventType::NewChild, a);
-            n.child = Some(name.clone());
-            out.push(n);
-            let mut e = RunEvent::new(EventType::EndChild, b);
-            e.child = Some(name);
-            out.push(e);
+        events.reserve_exact(2 * children.len() + 2);
+        // the run and worker events first: at equal rank and time they come first
+        let derived = std::iter::once(RunEvent::new(EventType::Start, first))
+            .chain(children.into_iter().flat_map(|(name, a, b)| {
+                let mut n = RunEvent::new(EventType::NewChild, a);
+                n.child = Some(name.clone());
+                let mut e = RunEvent::new(EventType::EndChild, b);
+                e.child = Some(name);
+                [n, e]
+            }))
+            .chain(std::iter::once(RunEvent::new(EventType::Stop, last)));
+        let jobs = events.len();
+        events.extend(derived);
+        let n = events.len();
+        // sorted as (time, rank, position) keys: a stable sort of the events themselves
+        // would need half their size again as scratch; the order is then applied in
+        // place. Derived events (stored after the jobs) come first at equal rank.
+        let position = |i: usize| if i >= jobs { i - jobs } else { i + (n - jobs) };
+        let mut keys: Vec<(u64, u64)> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    total_order_bits(e.time),
+                    (u64::from(e.kind.rank()) << 32) | position(i) as u64,
+                )
+            })
+            .collect();
+        keys.sort_unstable();
+        let mut order: Vec<u32> = keys
+            .into_iter()
+            .map(|(_, k)| {
+                let p = (k & u64::from(u32::MAX)) as usize;
+                (if p >= n - jobs {
+                    p - (n - jobs)
+                } else {
+                    p + jobs
+                }) as u32
+            })
+            .collect();
+        permute(&mut events, &mut order);
+        events
+    }
+}
+
+/// `f64::total_cmp`'s order as unsigned integers.
+fn total_order_bits(x: f64) -> u64 {
+    let b = x.to_bits() as i64;
+    ((b ^ ((((b >> 63) as u64) >> 1) as i64)) as u64) ^ (1 << 63)
+}
+
+/// Reorders `v` in place so that `v[i]` becomes the old `v[order[i]]`; `order` is
+/// used up.
+fn permute<T>(v: &mut [T], order: &mut [u32]) {
+    for i in 0..v.len() {
+        let mut cur = i;
+        while order[cur] as usize != i {
+            let next = order[cur] as usize;
+            v.swap(cur, next);
+            order[cur] = cur as u32;
+            cur = next;
         }
-        out.append(&mut jobs);
-        out.push(RunEvent::new(EventType::Stop, last));
-        // stable: jobs keep their input order among equal times
-        out.sort_by(|a, b| {
-            a.time
-                .total_cmp(&b.time)
-                .then(a.kind.rank().cmp(&b.kind.rank()))
-        });
-        out
+        order[cur] = cur as u32;
     }
 }
