@@ -40,9 +40,9 @@ fn events() -> Vec<RunEvent> {
             &format!("turret-{}", i % 8),
             0.25 + f64::from(i % 97) / 1000.0,
             err,
-            vec![
-                ("login".into(), 0.05 + f64::from(i % 13) / 1000.0),
-                ("search".into(), 0.11 + f64::from(i % 7) / 1000.0),
+            [
+                ("login", 0.05 + f64::from(i % 13) / 1000.0),
+                ("search", 0.11 + f64::from(i % 7) / 1000.0),
             ],
         );
     }

@@ -101,3 +101,15 @@ measure_oct() {
 measure_oct "oct report (1M rows)" $bin/resultpipe oct report "$oct" --config "$data/oct-config.json" -o "$data/oct-report"
 measure_oct "oct results-to-csv (1M rows)" $bin/resultpipe oct results-to-csv "$oct" "$data/oct-big.csv"
 rm -rf "$data/oct-big.csv" "$data/oct-report" "$data/time.txt"
+
+# Splunk HEC: run events to the loopback HEC of the test suite (tests/support/hec.rs:
+# token check, gzip, every envelope parsed), from the 100k-test stream (200 018 events)
+# and the 1M-row OCT database (1 000 004 events); then the library's delivery alone.
+cargo bench --quiet --bench hec --no-run 2>/dev/null
+for input in "$input" "$oct"; do
+  for _ in $(seq "$runs"); do
+    HEC_BENCH_INPUT=$PWD/$input cargo bench --quiet --bench hec 2>/dev/null | tail -n 1
+  done | sort -k6 -n | head -n 1
+  echo "  (input: $input; best of $runs)"
+done
+cargo bench --quiet --bench hec -- --noplot 2>/dev/null | grep -E "^splunk_hec|thrpt" || true
