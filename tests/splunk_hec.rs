@@ -272,6 +272,36 @@ fn slow_replies_are_waited_for_and_stalled_ones_tried_again() {
 }
 
 #[test]
+fn https_with_the_servers_ca_or_insecure_and_a_clear_error_without() {
+    let s = HecServer::start(Config {
+        tokens: vec![Token::new(TOKEN)],
+        tls: true,
+        ..Config::default()
+    });
+    assert!(s.url().starts_with("https://"));
+    let expected = dry_run(&stream(), &[]);
+    let o = send(&s.url(), Some(TOKEN), &stream(), &["--attempts", "1"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = text(&o.stderr);
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert!(s.events().is_empty());
+
+    let ca = testdata("hec/ca.pem");
+    let o = send(
+        &s.url(),
+        Some(TOKEN),
+        &stream(),
+        &["--ca-cert", ca.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(s.events(), expected);
+
+    let o = send(&s.url(), Some(TOKEN), &stream(), &["--insecure"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(s.events().len(), 2 * expected.len());
+}
+
+#[test]
 fn token_problems_are_not_retried_and_say_which() {
     let mut disabled = Token::new("0a1b2c3d-0000-4000-8000-00000000dead");
     disabled.disabled = true;

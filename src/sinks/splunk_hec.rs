@@ -376,6 +376,22 @@ impl std::fmt::Debug for HecClient {
     }
 }
 
+/// An error and its sources, `: `-joined ("error sending request" alone says little;
+/// its source says "Connection refused").
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
 /// Ack ids HEC reported as indexed, from `{"acks":{"0":true,"1":false}}`.
 fn acked_ids(body: &[u8]) -> Option<Vec<u64>> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -477,7 +493,8 @@ impl HecClient {
                 }
                 .delay(1);
                 tracing::warn!(
-                    "splunk: {last}; trying again in {:.1} s (attempt {attempt}/{})",
+                    "splunk: {}: {last}; trying again in {:.1} s (attempt {attempt}/{})",
+                    self.shown_url,
                     wait.as_secs_f64(),
                     self.settings.attempts
                 );
@@ -496,7 +513,7 @@ impl HecClient {
                 Ok(r) => r,
                 Err(e) => {
                     compressed = keep;
-                    last = format!("cannot reach {}: {}", self.shown_url, e.without_url());
+                    last = format!("cannot reach HEC: {}", causes(&e.without_url()));
                     if attempt >= self.settings.attempts {
                         break;
                     }
@@ -644,9 +661,8 @@ impl HecClient {
                 Outcome::Accepted { .. } => {}
             },
             Err(e) => tracing::warn!(
-                "splunk: ack query: cannot reach {}: {}; asking again",
-                self.shown_url,
-                e.without_url()
+                "splunk: ack query: cannot reach HEC: {}; asking again",
+                causes(&e.without_url())
             ),
         }
         let timeout = ack.timeout;

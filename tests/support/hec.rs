@@ -64,6 +64,9 @@ pub struct Config {
     pub ack_after_polls: Option<u32>,
     /// Keep each accepted envelope's text (benchmarks only count).
     pub keep: bool,
+    /// HTTPS with `testdata/hec/server.pem` (signed by `testdata/hec/ca.pem`), as HEC
+    /// listens by default.
+    pub tls: bool,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             gzip: true,
             ack_after_polls: Some(1),
             keep: true,
+            tls: false,
         }
     }
 }
@@ -125,6 +129,7 @@ impl HecServer {
             ..State::default()
         }));
         let stop = Arc::new(AtomicBool::new(false));
+        let tls = state.lock().unwrap().config.tls.then(tls_config);
         let (st, sp) = (state.clone(), stop.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -132,15 +137,30 @@ impl HecServer {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
+                let _ = conn.set_nodelay(true);
                 let st = st.clone();
-                std::thread::spawn(move || serve(conn, &st));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    Some(cfg) => {
+                        let Ok(session) = rustls::ServerConnection::new(cfg) else {
+                            return;
+                        };
+                        serve(rustls::StreamOwned::new(session, conn), &st);
+                    }
+                    None => serve(conn, &st),
+                });
             }
         });
         HecServer { port, state, stop }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.state.lock().unwrap().config.tls {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn script(&self, steps: impl IntoIterator<Item = Scripted>) {
@@ -188,10 +208,29 @@ fn status_of(code: u32) -> u16 {
     }
 }
 
+/// The server side of TLS: the test certificate and key, ring as the provider.
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/hec");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    Arc::new(cfg)
+}
+
 /// One connection: requests one after the other (keep-alive).
-fn serve(conn: TcpStream, state: &Mutex<State>) {
-    let _ = conn.set_nodelay(true);
-    let mut out = conn.try_clone().unwrap();
+fn serve<S: Read + Write>(conn: S, state: &Mutex<State>) {
     let mut r = BufReader::with_capacity(1 << 16, conn);
     loop {
         let mut line = String::new();
@@ -267,7 +306,8 @@ fn serve(conn: TcpStream, state: &Mutex<State>) {
             "HTTP/1.1 {status} X\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{reply}",
             reply.len()
         );
-        if out.write_all(answer.as_bytes()).is_err() {
+        let out = r.get_mut();
+        if out.write_all(answer.as_bytes()).is_err() || out.flush().is_err() {
             return;
         }
         if header(&headers, "connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) {
