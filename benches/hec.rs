@@ -9,6 +9,8 @@
 
 #[path = "../tests/support/hec.rs"]
 mod hec;
+#[path = "../tests/support/http.rs"]
+mod http;
 
 use std::hint::black_box;
 use std::process::Command;

@@ -6,6 +6,8 @@
 
 #[path = "support/hec.rs"]
 mod hec;
+#[path = "support/http.rs"]
+mod http;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! (403 + `{"detail": ...}`) and can be scripted to fail first.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,6 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
+
+#[path = "support/http.rs"]
+mod http;
+use http::{Request as HttpRequest, header, read_request};
 
 const ID: &str = "treeherder-etl-test";
 const KEY: &str = "6c9f9d1e-2b1c-4b9e-9d3a-0f1e2d3c4b5a";
@@ -28,13 +32,6 @@ struct Seen {
 struct Server {
     port: u16,
     seen: Arc<Mutex<Seen>>,
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 /// Checks the request's Hawk header; returns the DRF-style refusal if it fails.
@@ -109,30 +106,15 @@ fn handle(
     clock: Duration,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let (method, path) = (
-        parts.next().unwrap_or("").to_owned(),
-        parts.next().unwrap_or("").to_owned(),
-    );
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_owned(), v.trim().to_owned()));
-        }
-    }
-    let len: usize = header(&headers, "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body)?;
+    let Some(HttpRequest {
+        method,
+        target: path,
+        headers,
+        body,
+    }) = read_request(&mut reader)?
+    else {
+        return Ok(());
+    };
     let mut s = seen.lock().unwrap();
     let (status, reply) = if s.requests.len() < fail_first {
         (503, r#"{"detail": "Service Unavailable"}"#.to_owned())

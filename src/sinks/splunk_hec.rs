@@ -277,6 +277,34 @@ pub enum HecError {
     Client(String),
 }
 
+impl HecError {
+    /// The error for an answer that ends delivery (a token problem or a refusal);
+    /// `offset`: events sent before this batch, to number the invalid event in the run.
+    fn final_answer(outcome: Outcome, offset: u64) -> Option<HecError> {
+        match outcome {
+            Outcome::Token { status, code, text } => Some(HecError::Token {
+                status,
+                code,
+                text,
+                hint: token_hint(code),
+            }),
+            Outcome::Refused {
+                status,
+                code,
+                text,
+                invalid_event,
+            } => Some(HecError::Refused {
+                status,
+                code,
+                text,
+                invalid_event: invalid_event.map(|i| offset + i),
+                hint: refusal_hint(code),
+            }),
+            Outcome::Accepted { .. } | Outcome::Retry { .. } => None,
+        }
+    }
+}
+
 /// What a delivery achieved.
 #[derive(Debug)]
 pub struct Delivery {
@@ -538,36 +566,22 @@ impl HecClient {
                     return self.poll_acks(false);
                 }
                 Outcome::Retry { status, text } => last = format!("HTTP {status}: {text}"),
-                Outcome::Token { status, code, text } => {
-                    return Err(HecError::Token {
-                        status,
-                        code,
-                        text,
-                        hint: token_hint(code),
-                    });
-                }
                 Outcome::Refused {
                     status,
                     code,
-                    text,
-                    invalid_event,
-                } => {
-                    let about_gzip = status == 415 || (code == Some(6) && !self.gzip_proven);
-                    if gzipped && about_gzip {
-                        tracing::warn!(
-                            "splunk: HEC did not take a gzip body (HTTP {status}: {text}); sending uncompressed"
-                        );
-                        self.gzip = false;
-                        attempt -= 1;
-                        continue;
-                    }
-                    return Err(HecError::Refused {
-                        status,
-                        code,
-                        text,
-                        invalid_event: invalid_event.map(|i| self.offset + i),
-                        hint: refusal_hint(code),
-                    });
+                    ref text,
+                    ..
+                } if gzipped && (status == 415 || (code == Some(6) && !self.gzip_proven)) => {
+                    tracing::warn!(
+                        "splunk: HEC did not take a gzip body (HTTP {status}: {text}); sending uncompressed"
+                    );
+                    self.gzip = false;
+                    attempt -= 1;
+                    continue;
+                }
+                refused => {
+                    return Err(HecError::final_answer(refused, self.offset)
+                        .expect("accepted and retried answers are handled above"));
                 }
             }
             if attempt >= self.settings.attempts {
@@ -636,29 +650,14 @@ impl HecClient {
                 ),
             },
             Ok((status, reply)) => match classify(status, &reply) {
-                Outcome::Token { status, code, text } => {
-                    return Err(HecError::Token {
-                        status,
-                        code,
-                        text,
-                        hint: token_hint(code),
-                    });
-                }
-                Outcome::Refused {
-                    status, code, text, ..
-                } => {
-                    return Err(HecError::Refused {
-                        status,
-                        code,
-                        text,
-                        invalid_event: None,
-                        hint: refusal_hint(code),
-                    });
-                }
                 Outcome::Retry { status, text } => {
                     tracing::warn!("splunk: ack query: HTTP {status}: {text}; asking again")
                 }
                 Outcome::Accepted { .. } => {}
+                refused => {
+                    return Err(HecError::final_answer(refused, 0)
+                        .expect("accepted and retried answers are handled above"));
+                }
             },
             Err(e) => tracing::warn!(
                 "splunk: ack query: cannot reach HEC: {}; asking again",

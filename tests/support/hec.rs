@@ -8,11 +8,13 @@
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::http::{Request, header, read_request};
 
 /// A token HEC knows.
 #[derive(Debug, Clone)]
@@ -187,13 +189,6 @@ impl Drop for HecServer {
     }
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 fn hec(code: u32, text: &str) -> String {
     format!(r#"{{"text":"{text}","code":{code}}}"#)
 }
@@ -233,36 +228,15 @@ fn tls_config() -> Arc<rustls::ServerConfig> {
 fn serve<S: Read + Write>(conn: S, state: &Mutex<State>) {
     let mut r = BufReader::with_capacity(1 << 16, conn);
     loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
+        let Ok(Some(Request {
+            method,
+            target,
+            headers,
+            body,
+        })) = read_request(&mut r)
+        else {
             return;
-        }
-        let mut parts = line.split_whitespace();
-        let (method, target) = (
-            parts.next().unwrap_or("").to_owned(),
-            parts.next().unwrap_or("").to_owned(),
-        );
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            if r.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.push((k.trim().to_owned(), v.trim().to_owned()));
-            }
-        }
-        let len: usize = header(&headers, "content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; len];
-        if r.read_exact(&mut body).is_err() {
-            return;
-        }
+        };
         let scripted = if method == "POST"
             && (target.starts_with("/services/collector/event") || target == "/services/collector")
         {
