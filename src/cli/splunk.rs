@@ -21,7 +21,7 @@ use crate::sinks::splunk_hec::{AckSettings, BatchLimits, HecSettings, deliver_ev
 #[derive(Debug, Clone, Subcommand)]
 pub enum SplunkCommand {
     /// Send run and job events to a Splunk HTTP Event Collector.
-    Send(SendArgs),
+    Send(Box<SendArgs>),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -107,7 +107,7 @@ fn seconds(s: &str) -> Result<Duration, String> {
 
 pub fn run(cmd: SplunkCommand) -> Result<u8, Failure> {
     match cmd {
-        SplunkCommand::Send(a) => send(a),
+        SplunkCommand::Send(a) => send(*a),
     }
 }
 

@@ -755,10 +755,10 @@ pub fn deliver_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent
             for e in events {
                 line.clear();
                 env.write(&mut line, e);
-                if let Some(b) = batcher.push(&line) {
-                    if tx.send(prepared(b)).is_err() {
-                        return; // delivery stopped
-                    }
+                if let Some(b) = batcher.push(&line)
+                    && tx.send(prepared(b)).is_err()
+                {
+                    return; // delivery stopped
                 }
             }
             if let Some(b) = batcher.finish() {
@@ -817,6 +817,32 @@ mod tests {
             },
         );
         assert_eq!(b.iter().map(|b| b.0).collect::<Vec<_>>(), [1, 1, 1]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn batcher_keeps_every_envelope_in_order_within_limits(
+            lens in proptest::collection::vec(1usize..300, 0..200),
+            max_events in 1usize..50,
+            max_bytes in 1usize..2000,
+        ) {
+            let envs: Vec<String> = lens
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{i}:{}", "x".repeat(*n)))
+                .collect();
+            let limits = BatchLimits { max_events, max_bytes };
+            let out = batches(envs.iter().map(String::as_str), limits);
+            let mut back = Vec::new();
+            for (n, body) in &out {
+                let parts: Vec<&str> = body.split('\n').collect();
+                proptest::prop_assert_eq!(parts.len(), *n);
+                proptest::prop_assert!(*n <= max_events);
+                proptest::prop_assert!(body.len() <= max_bytes || *n == 1);
+                back.extend(parts.into_iter().map(str::to_owned));
+            }
+            proptest::prop_assert_eq!(back, envs);
+        }
     }
 
     #[test]
