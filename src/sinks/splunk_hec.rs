@@ -108,7 +108,7 @@ pub fn batches<'a>(
 pub enum Outcome {
     /// HTTP 200, code 0; with indexer acknowledgment on, the id to poll.
     Accepted { ack_id: Option<u64> },
-    /// Worth another try: 429, 5xx (503 is HEC's "Server is busy").
+    /// Worth another try: 408, 429, 5xx (503 is HEC's "Server is busy").
     Retry { status: u16, text: String },
     /// A token problem (HEC codes 1–4, 16): retrying cannot help.
     Token {
@@ -138,7 +138,8 @@ pub fn classify(status: u16, body: &[u8]) -> Outcome {
             ack_id: v.as_ref().and_then(|v| v["ackId"].as_u64()),
         };
     }
-    if status == 429 || status >= 500 {
+    // 408: a proxy in front of HEC timed the request out
+    if matches!(status, 408 | 429) || status >= 500 {
         return Outcome::Retry { status, text };
     }
     match code {
@@ -888,6 +889,7 @@ mod tests {
             Outcome::Retry { status: 503, .. }
         ));
         assert!(matches!(classify(429, b""), Outcome::Retry { .. }));
+        assert!(matches!(classify(408, b""), Outcome::Retry { .. }));
         assert!(matches!(
             classify(502, b"<html>bad gateway</html>"),
             Outcome::Retry { .. }
