@@ -88,21 +88,6 @@ impl Batcher {
     }
 }
 
-/// All envelopes cut into batches at once (see [`Batcher`]).
-pub fn batches<'a>(
-    envelopes: impl IntoIterator<Item = &'a str>,
-    limits: BatchLimits,
-) -> Vec<(usize, String)> {
-    let mut b = Batcher::new(limits);
-    let mut out: Vec<(usize, String)> = envelopes
-        .into_iter()
-        .filter_map(|e| b.push(e))
-        .map(|x| (x.events, x.body))
-        .collect();
-    out.extend(b.finish().map(|x| (x.events, x.body)));
-    out
-}
-
 /// What an HEC answer means for the batch that got it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -422,7 +407,7 @@ fn causes(e: &dyn std::error::Error) -> String {
 }
 
 /// Ack ids HEC reported as indexed, from `{"acks":{"0":true,"1":false}}`.
-fn acked_ids(body: &[u8]) -> Option<Vec<u64>> {
+fn acked_ids(body: &[u8]) -> Option<std::collections::HashSet<u64>> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let acks = v.get("acks")?.as_object()?;
     Some(
@@ -479,11 +464,6 @@ impl HecClient {
             retries: 0,
             settings,
         })
-    }
-
-    /// The channel id sent with every request (indexer acknowledgment only).
-    pub fn channel(&self) -> Option<&str> {
-        self.channel.as_deref()
     }
 
     fn post(&self, url: &str, body: Vec<u8>, gzipped: bool) -> reqwest::Result<(u16, Vec<u8>)> {
@@ -774,6 +754,21 @@ pub fn deliver_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent
 mod tests {
     use super::*;
 
+    /// All envelopes cut into batches at once (see [`Batcher`]).
+    fn batches<'a>(
+        envelopes: impl IntoIterator<Item = &'a str>,
+        limits: BatchLimits,
+    ) -> Vec<(usize, String)> {
+        let mut b = Batcher::new(limits);
+        let mut out: Vec<(usize, String)> = envelopes
+            .into_iter()
+            .filter_map(|e| b.push(e))
+            .map(|x| (x.events, x.body))
+            .collect();
+        out.extend(b.finish().map(|x| (x.events, x.body)));
+        out
+    }
+
     #[test]
     fn batches_respect_count_and_bytes_and_lose_nothing() {
         let evs: Vec<String> = (0..25).map(|i| format!("{{\"event\":{i}}}")).collect();
@@ -857,7 +852,10 @@ mod tests {
 
     #[test]
     fn ack_answers_name_the_indexed_batches() {
-        let mut ids = acked_ids(br#"{"acks":{"0":true,"1":false,"7":true}}"#).unwrap();
+        let mut ids: Vec<u64> = acked_ids(br#"{"acks":{"0":true,"1":false,"7":true}}"#)
+            .unwrap()
+            .into_iter()
+            .collect();
         ids.sort_unstable();
         assert_eq!(ids, [0, 7]);
         assert_eq!(acked_ids(b"<html>"), None);
