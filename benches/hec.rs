@@ -7,9 +7,9 @@
 //! send` over that file against the receiver and prints wall time, events/s and peak
 //! RSS (`scripts/bench.sh` does so).
 
-#[path = "../tests/support/hec.rs"]
+#[path = "../tests/it/support/hec.rs"]
 mod hec;
-#[path = "../tests/support/http.rs"]
+#[path = "../tests/it/support/http.rs"]
 mod http;
 
 use std::hint::black_box;

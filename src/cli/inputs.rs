@@ -48,16 +48,90 @@ impl Source {
     }
 }
 
+/// An input that cannot be read, named.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read {label}")]
+    Read {
+        label: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Repository(#[from] crate::ingest::repository::RepoError),
+    #[error("{0}: the repository holds no runs")]
+    NoRuns(String),
+}
+
+impl InputError {
+    pub fn new(label: &str, source: io::Error) -> InputError {
+        InputError::Read {
+            label: label.to_owned(),
+            source,
+        }
+    }
+
+    /// The error and its causes on one line (for a job's summary, say).
+    pub fn one_line(&self) -> String {
+        let mut line = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            line.push_str(": ");
+            line.push_str(&s.to_string());
+            source = s.source();
+        }
+        line
+    }
+}
+
 /// The sources a command-line input names: `-` is stdin, a directory is the latest run
-/// of the repository in it, anything else a file.
-pub fn sources_for(input: &Path) -> Result<Vec<Source>, crate::ingest::repository::RepoError> {
+/// of the repository in it, anything else a file, which must exist.
+pub fn sources_for(input: &Path) -> Result<Vec<Source>, InputError> {
     if input.as_os_str() == "-" {
         Ok(vec![Source::Stdin])
     } else if input.is_dir() {
         let repo = crate::ingest::repository::Repository::open(input)?;
-        Ok(repo.latest().map(Source::from).into_iter().collect())
+        match repo.latest() {
+            Some(run) => Ok(vec![Source::from(run)]),
+            None => Err(InputError::NoRuns(repo.dir.display().to_string())),
+        }
     } else {
+        std::fs::metadata(input).map_err(|e| InputError::new(&input.display().to_string(), e))?;
         Ok(vec![Source::File(input.to_path_buf())])
+    }
+}
+
+/// [`sources_for`] every input, before any is read: a missing one is reported before
+/// any work is done.
+pub fn all_sources(inputs: &[PathBuf]) -> Result<Vec<Source>, InputError> {
+    let mut all = Vec::new();
+    for input in inputs {
+        all.extend(sources_for(input)?);
+    }
+    Ok(all)
+}
+
+/// A whole text input (a job file, a collection), gzipped or not; `-` is stdin.
+/// Returns its label for messages and its text.
+pub fn read_text(path: &Path) -> Result<(String, String), super::Failure> {
+    let (label, bytes) = if path.as_os_str() == "-" {
+        let label = "<stdin>".to_owned();
+        let opened = crate::ingest::input::decompressing(io::stdin())
+            .map_err(|e| super::Failure::input(InputError::new(&label, e)))?;
+        let bytes = crate::ingest::input::read_all_from(opened)
+            .map_err(|e| super::Failure::input(InputError::new(&label, e)))?;
+        (label, bytes)
+    } else {
+        let label = path.display().to_string();
+        let bytes = crate::ingest::input::read_all(path)
+            .map_err(|e| super::Failure::input(InputError::new(&label, e)))?;
+        (label, bytes)
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((label, text)),
+        Err(_) => Err(super::Failure::input(format!(
+            "{label}: not UTF-8 text (JSON expected)"
+        ))),
     }
 }
 
@@ -207,6 +281,9 @@ pub fn log_report(label: &str, report: &ReadReport) {
     if report.format == Some(Format::V1) {
         tracing::debug!("{label}: read as subunit v1 text");
     }
+    if report.compression == crate::ingest::input::Compression::Gzip {
+        tracing::debug!("{label}: gzip-compressed, read through");
+    }
     for p in &report.problems {
         tracing::warn!("{label}: {p}");
     }
@@ -218,7 +295,7 @@ pub fn log_report(label: &str, report: &ReadReport) {
     }
     if report.problem_count > 0 {
         tracing::warn!(
-            "{label}: {} problem(s) while reading ({} corrupt region(s)); every valid packet was kept",
+            "{label}: {} problem(s) while reading ({} corrupt region(s)); every valid packet was read",
             report.problem_count,
             report.error_count
         );

@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
+use super::inputs::read_text;
 use super::treeherder::{JobOptions, check_all, jobs_from_runs, parse_jobs};
-use super::{Failure, exit};
+use super::{Failure, Verbosity, exit};
 use crate::sinks::Secret;
-use crate::sinks::pulse::{Message, Outcome, PulseConfig, publish, redact_url};
+use crate::sinks::pulse::{Message, Outcome, PulseConfig, parse_broker_url, publish};
 use crate::sinks::retry::Backoff;
 
 #[derive(Debug, Clone, Subcommand)]
@@ -35,10 +36,12 @@ pub struct PublishArgs {
     /// First word of the default routing key.
     #[arg(long, default_value = "treeherder")]
     pub destination: String,
-    /// Only check that the exchange exists (do not declare it).
+    /// Do not declare the exchange: fail unless it already exists, then publish.
     #[arg(long)]
     pub passive: bool,
-    /// File holding the broker URL (amqp:// or amqps://); default: $PULSE_URL.
+    /// A file holding the broker URL (amqp:// or amqps://, password included); without
+    /// it, the URL is read from the environment variable PULSE_URL (never from the
+    /// command line).
     #[arg(long, value_name = "FILE")]
     pub url_file: Option<PathBuf>,
     /// Validate and print the jobs and routing keys; do not connect.
@@ -47,34 +50,36 @@ pub struct PublishArgs {
     /// Connection attempts before unconfirmed jobs count as failed.
     #[arg(long, default_value_t = 6)]
     pub attempts: u32,
+    /// Publish even when no queue is bound for a job's routing key (nobody receives
+    /// it): such jobs count as "published, not routed" instead of failing.
+    #[arg(long)]
+    pub allow_unroutable: bool,
     #[command(flatten)]
     pub job: JobOptions,
 }
 
-pub fn run(cmd: PulseCommand, quiet: bool) -> Result<u8, Failure> {
+pub fn run(cmd: PulseCommand, v: Verbosity) -> Result<u8, Failure> {
     match cmd {
-        PulseCommand::Publish(a) => publish_cmd(*a, quiet),
+        PulseCommand::Publish(a) => publish_cmd(*a, v),
     }
 }
 
+/// Job files are told by their name (`.json`, `.jsonl`, also gzipped) or by their
+/// (decompressed) first character, `{` or `[`.
 fn is_job_file(path: &std::path::Path) -> bool {
     if path.as_os_str() == "-" {
         return false;
     }
-    if path
-        .extension()
-        .is_some_and(|e| e == "json" || e == "jsonl")
-    {
+    let name = path.to_string_lossy();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if name.ends_with(".json") || name.ends_with(".jsonl") {
         return true;
     }
-    let mut head = [0u8; 256];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
-    head[..n]
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{' || *b == b'[')
+    crate::ingest::input::head(path, 256).is_ok_and(|head| {
+        head.iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{' || *b == b'[')
+    })
 }
 
 fn broker_url(a: &PublishArgs) -> Result<Secret, Failure> {
@@ -88,30 +93,24 @@ fn broker_url(a: &PublishArgs) -> Result<Secret, Failure> {
         None => std::env::var("PULSE_URL")
             .map_err(|_| Failure::input("no broker URL: set PULSE_URL or give --url-file"))?,
     };
-    if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
-        return Err(Failure::input(format!(
-            "broker URL must start with amqp:// or amqps://: {}",
-            redact_url(&url)
-        )));
-    }
+    parse_broker_url(&url).map_err(Failure::input)?;
     Ok(Secret::new(url))
 }
 
-fn publish_cmd(a: PublishArgs, quiet: bool) -> Result<u8, Failure> {
+fn publish_cmd(a: PublishArgs, v: Verbosity) -> Result<u8, Failure> {
     let schema = a.job.schema.load()?;
     let (files, runs): (Vec<PathBuf>, Vec<PathBuf>) =
         a.inputs.iter().cloned().partition(|p| is_job_file(p));
     let mut jobs: Vec<(String, Value)> = Vec::new();
     for f in &files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| Failure::input(format!("{}: {e}", f.display())))?;
+        let (_, text) = read_text(f)?;
         for (i, j) in parse_jobs(&text).into_iter().enumerate() {
             let doc = j.map_err(|e| Failure::input(format!("{}: job {i}: {e}", f.display())))?;
             jobs.push((f.display().to_string(), doc));
         }
     }
     if !runs.is_empty() {
-        jobs.extend(jobs_from_runs(&runs, &a.job, quiet)?);
+        jobs.extend(jobs_from_runs(&runs, &a.job, v)?);
     }
     check_all(&schema, &jobs, "nothing published")?;
     let messages: Vec<Message> = jobs
@@ -152,22 +151,112 @@ fn publish_cmd(a: PublishArgs, quiet: bool) -> Result<u8, Failure> {
         },
     };
     let outcomes = publish(&config, &messages);
-    let mut failed = 0;
+    let r = report_outcomes(&outcomes, &jobs, &messages, &a.exchange, a.allow_unroutable);
+    let _ = writeln!(
+        out,
+        "published {}, failed {} (exchange {}){}",
+        r.published,
+        r.failed,
+        a.exchange,
+        if r.unrouted > 0 && a.allow_unroutable {
+            format!(
+                "; {} published, not routed (no queue is bound for them)",
+                r.unrouted
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(if r.failed > 0 {
+        exit::DELIVERY
+    } else {
+        exit::OK
+    })
+}
+
+/// What became of the jobs, counted.
+struct Tally {
+    published: usize,
+    unrouted: usize,
+    failed: usize,
+}
+
+/// Logs what went wrong once per cause, with the number of jobs it cost (a refused
+/// connection is one line, not one per job), and counts the outcomes.
+fn report_outcomes(
+    outcomes: &[Outcome],
+    jobs: &[(String, Value)],
+    messages: &[Message],
+    exchange: &str,
+    allow_unroutable: bool,
+) -> Tally {
+    let mut t = Tally {
+        published: 0,
+        unrouted: 0,
+        failed: 0,
+    };
+    // cause -> the jobs it hit, in first-seen order
+    let mut causes: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut unrouted: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, o) in outcomes.iter().enumerate() {
-        if let Outcome::Failed(why) = o {
-            failed += 1;
-            let task = jobs[i].1["taskId"].as_str().unwrap_or("?");
+        match o {
+            Outcome::Confirmed => t.published += 1,
+            Outcome::Unroutable => {
+                t.unrouted += 1;
+                if allow_unroutable {
+                    t.published += 1;
+                } else {
+                    t.failed += 1;
+                }
+                let key = messages[i].routing_key.as_str();
+                match unrouted.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, v)) => v.push(i),
+                    None => unrouted.push((key, vec![i])),
+                }
+            }
+            Outcome::Failed(why) => {
+                t.failed += 1;
+                match causes.iter_mut().find(|(c, _)| c == why) {
+                    Some((_, v)) => v.push(i),
+                    None => causes.push((why.clone(), vec![i])),
+                }
+            }
+        }
+    }
+    let which = |ids: &[usize]| -> String {
+        const SHOWN: usize = 3;
+        let mut s: Vec<String> = ids
+            .iter()
+            .take(SHOWN)
+            .map(|&i| {
+                let task = jobs[i].1["taskId"].as_str().unwrap_or("?");
+                format!("taskId {task} from {}", jobs[i].0)
+            })
+            .collect();
+        if ids.len() > SHOWN {
+            s.push(format!("{} more", ids.len() - SHOWN));
+        }
+        s.join(", ")
+    };
+    for (key, ids) in &unrouted {
+        let what = format!(
+            "{} job(s) not routed: no queue is bound to exchange {exchange} for routing key \
+             {key:?}, so nobody would receive them",
+            ids.len()
+        );
+        if allow_unroutable {
+            tracing::warn!("{what}; published anyway (--allow-unroutable)");
+        } else {
             tracing::error!(
-                "job {i} (taskId {task}, from {}): not published: {why}",
-                jobs[i].0
+                "{what}. Bind a queue to the exchange for this key (Treeherder's listener \
+                 binds its own), check --exchange, --routing-key and --destination, or \
+                 publish anyway with --allow-unroutable ({})",
+                which(ids)
             );
         }
     }
-    let published = outcomes.len() - failed;
-    let _ = writeln!(
-        out,
-        "published {published}, failed {failed} (exchange {})",
-        a.exchange
-    );
-    Ok(if failed > 0 { exit::DELIVERY } else { exit::OK })
+    for (why, ids) in &causes {
+        tracing::error!("{} job(s) not published: {why} ({})", ids.len(), which(ids));
+    }
+    t
 }

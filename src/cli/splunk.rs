@@ -3,13 +3,13 @@
 //! repositories or OCT `results.sqlite` files. Without a URL reporting is switched off
 //! (a no-op, not an error); `--dry-run` prints the envelopes as JSON lines.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
-use super::inputs::{read_source, sources_for};
+use super::inputs::{InputError, read_source, sources_for};
 use super::{Failure, exit};
 use crate::emit::details;
 use crate::emit::hec::Envelope;
@@ -30,20 +30,25 @@ pub struct SendArgs {
     /// or OCT results.sqlite files.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// HEC base URL, e.g. https://splunk.example.org:8088 [default: $SPLUNK_HEC_URL].
-    /// Without one, reporting is switched off and nothing is sent.
-    #[arg(long)]
+    /// HEC base URL, e.g. https://splunk.example.org:8088. Without one, reporting is
+    /// switched off and nothing is sent.
+    #[arg(long, env = "SPLUNK_HEC_URL")]
     pub url: Option<String>,
-    /// File holding the HEC token [default: $SPLUNK_HEC_TOKEN].
-    #[arg(long)]
+    /// A file holding the HEC token; without it, the token is read from the
+    /// environment variable SPLUNK_HEC_TOKEN (never from the command line).
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Index for the events (must be allowed for the token).
+    /// Index for the events (must be allowed for the token; left out, HEC uses the
+    /// token's default index).
     #[arg(long)]
     pub index: Option<String>,
+    /// The events' `source` field (left out, HEC uses the token's default).
     #[arg(long)]
     pub source: Option<String>,
+    /// The events' `sourcetype` field.
     #[arg(long, default_value = "resultpipe:run")]
     pub sourcetype: String,
+    /// The events' `host` field (left out, HEC uses its default).
     #[arg(long)]
     pub host: Option<String>,
     /// The reporter's id [default: user@hostname].
@@ -145,28 +150,43 @@ fn user_from_passwd() -> Option<String> {
     })
 }
 
+/// Whether `path` is an SQLite database (an OCT `results.sqlite`), gzipped or not.
 fn is_sqlite(path: &Path) -> bool {
-    let mut magic = [0u8; 16];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok_and(|()| &magic == b"SQLite format 3\0")
+    path.as_os_str() != "-"
+        && crate::ingest::input::head(path, 16).is_ok_and(|h| h == b"SQLite format 3\0")
+}
+
+/// The run's default name: for OCT results the name of their directory (OCT names it
+/// after the run: `results/results_<date>`), else the first input's file name.
+fn default_run_name(first: &Path) -> String {
+    if is_sqlite(first) {
+        let dir = first
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| std::path::absolute("."), std::path::absolute);
+        if let Some(name) = dir.ok().as_deref().and_then(Path::file_name) {
+            return name.to_string_lossy().into_owned();
+        }
+    }
+    if first.as_os_str() == "-" {
+        return "stdin".into();
+    }
+    first.file_name().map_or_else(
+        || first.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn send(a: SendArgs) -> Result<u8, Failure> {
-    let url = a
-        .url
-        .clone()
-        .or_else(|| std::env::var("SPLUNK_HEC_URL").ok())
-        .filter(|u| !u.is_empty());
+    let url = a.url.clone().filter(|u| !u.is_empty());
     if url.is_none() && !a.dry_run {
         eprintln!("splunk: reporting is switched off (no --url or SPLUNK_HEC_URL): nothing sent");
         return Ok(exit::OK);
     }
-    let run_name = a.run.clone().unwrap_or_else(|| {
-        a.inputs[0]
-            .file_name()
-            .map_or("stdin".into(), |n| n.to_string_lossy().into_owned())
-    });
+    let run_name = a
+        .run
+        .clone()
+        .unwrap_or_else(|| default_run_name(&a.inputs[0]));
     let env = Envelope {
         host: a.host.clone(),
         source: a.source.clone(),
@@ -179,9 +199,13 @@ fn send(a: SendArgs) -> Result<u8, Failure> {
         },
     };
 
+    // Every input must be there before anything is read or sent.
+    for input in a.inputs.iter().filter(|i| !is_sqlite(i)) {
+        sources_for(input).map_err(Failure::input)?;
+    }
     let mut log = EventLog::default();
     for input in &a.inputs {
-        if input.as_os_str() != "-" && is_sqlite(input) {
+        if is_sqlite(input) {
             read_oct(input, &mut log)?;
             continue;
         }
@@ -204,7 +228,7 @@ fn send(a: SendArgs) -> Result<u8, Failure> {
                 },
                 &mut |_| {},
             )
-            .map_err(|e| Failure::input(format!("{}: {e}", source.label())))?;
+            .map_err(|e| Failure::input(InputError::new(&source.label(), e)))?;
         }
     }
     if log.untimed > 0 {

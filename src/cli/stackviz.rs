@@ -6,10 +6,10 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, ValueEnum};
 
-use super::inputs::{Source, python_basename, read_source};
-use super::{Failure, exit, show_progress};
+use super::inputs::{InputError, Source, python_basename, read_source};
+use super::{Failure, Verbosity, exit, show_progress};
 use crate::emit::output::{AtomicFile, write_file};
 use crate::emit::pyjson::{key, sep, write_str};
 use crate::emit::stackviz::{DatasetFiles, DatasetWriter, Layout, RecordRenderer, write_object};
@@ -17,15 +17,18 @@ use crate::ingest::repository::Repository;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LayoutArg {
-    /// `config.json` with a `tempest` list, `tempest_<P>_<n>_{raw,details,tree}.json`.
+    /// The layout stackviz's manual page describes (2016): config.json with a
+    /// `tempest` list and stats inline, tempest_<P>_<n>_{raw,details,tree}.json,
+    /// dstat_log.csv; read by the stackviz front-end of that time.
     Seed,
-    /// Today's artifact layout: `<P>-<n>-{raw,details,stats}.json`.
+    /// Today's layout, byte for byte what stackviz-export writes now: config.json
+    /// with datasets and artifacts, <P>-<n>-{raw,details,stats}.json, dstat.csv;
+    /// read by today's stackviz front-end (the one OpenStack CI publishes).
     Current,
 }
 
 /// Generates JSON data files for a StackViz site.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "stackviz-export", version)]
+#[derive(Debug, Clone, Args)]
 pub struct StackvizArgs {
     /// Enable gzip compression for data files (config.json stays plain).
     #[arg(short = 'z', long = "gzip")]
@@ -46,7 +49,7 @@ pub struct StackvizArgs {
     /// The path to the DStat log file (CSV-formatted) to include.
     #[arg(long, value_name = "DSTAT")]
     pub dstat: Option<PathBuf>,
-    /// Output layout.
+    /// Which stackviz layout to write (see the possible values).
     #[arg(long, value_enum, default_value = "seed")]
     pub layout: LayoutArg,
     /// Export every run of each repository, not only the latest.
@@ -55,12 +58,6 @@ pub struct StackvizArgs {
     /// Treat a missing input or any reading problem as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
-    /// Only print errors; no progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// More logging (-v info, -vv debug).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
     /// The output directory. Will be created if it doesn't already exist.
     pub path: PathBuf,
 }
@@ -99,7 +96,7 @@ struct Exported {
 }
 
 /// Runs the export. Returns the exit code.
-pub fn run(args: StackvizArgs) -> Result<u8, Failure> {
+pub fn run(args: StackvizArgs, v: Verbosity) -> Result<u8, Failure> {
     let layout = match args.layout {
         LayoutArg::Seed => Layout::Seed,
         LayoutArg::Current => Layout::Current,
@@ -127,22 +124,28 @@ pub fn run(args: StackvizArgs) -> Result<u8, Failure> {
             let _ = stdout.flush();
             match copy_dstat(p, out_dir, layout, args.gzip) {
                 Ok(name) => Some((name, python_basename(p))),
-                Err(e) if e.kind() == io::ErrorKind::NotFound && !args.strict => {
+                Err(DstatError::Input(e))
+                    if e.kind() == io::ErrorKind::NotFound && !args.strict =>
+                {
                     tracing::warn!("dstat file {} not found; exporting without it", p.display());
                     problems += 1;
                     None
                 }
-                Err(e) => {
-                    return Err(write_err(format!("cannot copy dstat log {}", p.display()))(
-                        e,
-                    ));
+                Err(DstatError::Input(e)) => {
+                    return Err(Failure::input(InputError::new(&p.display().to_string(), e)));
+                }
+                Err(DstatError::Output(e)) => {
+                    return Err(write_err(format!(
+                        "cannot write the dstat log to the output directory {}",
+                        out_dir.display()
+                    ))(e));
                 }
             }
         }
         None => None,
     };
 
-    let progress = show_progress(args.quiet);
+    let progress = show_progress(v.quiet);
     let mut exported = Vec::new();
     for (pi, provider) in providers.iter().enumerate() {
         let _ = writeln!(
@@ -164,7 +167,13 @@ pub fn run(args: StackvizArgs) -> Result<u8, Failure> {
                 progress,
                 &mut problems,
             )
-            .map_err(write_err(format!("cannot export {}", source.label())))?;
+            .map_err(|e| match e {
+                ExportError::Input(e) => Failure::input(InputError::new(&source.label(), e)),
+                ExportError::Output(e) => write_err(format!(
+                    "cannot write the export to the output directory {}",
+                    out_dir.display()
+                ))(e),
+            })?;
             exported.push(Exported {
                 provider: pi,
                 index,
@@ -187,8 +196,10 @@ pub fn run(args: StackvizArgs) -> Result<u8, Failure> {
             dstat_name.as_ref().map(|d| d.0.as_str()),
         ),
     };
-    write_file(out_dir, "config.json", false, &config)
-        .map_err(write_err("cannot write config.json".into()))?;
+    write_file(out_dir, "config.json", false, &config).map_err(write_err(format!(
+        "cannot write config.json to the output directory {}",
+        out_dir.display()
+    )))?;
     if args.strict && problems > 0 {
         return Err(Failure::input(format!(
             "{problems} problem(s) found and --strict is set (the export was written)"
@@ -200,6 +211,17 @@ pub fn run(args: StackvizArgs) -> Result<u8, Failure> {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct PathError(String, #[source] io::Error);
+
+/// Whether exporting a dataset failed on its input or on the output directory.
+enum ExportError {
+    Input(io::Error),
+    Output(io::Error),
+}
+
+enum DstatError {
+    Input(io::Error),
+    Output(io::Error),
+}
 
 fn collect_providers(args: &StackvizArgs, problems: &mut u64) -> Result<Vec<Provider>, Failure> {
     let mut providers = Vec::new();
@@ -281,8 +303,9 @@ fn export_dataset(
     gzip: bool,
     progress: bool,
     problems: &mut u64,
-) -> io::Result<DatasetFiles> {
-    let mut writer = DatasetWriter::create(dir, layout, stem, index, gzip)?;
+) -> Result<DatasetFiles, ExportError> {
+    let mut writer =
+        DatasetWriter::create(dir, layout, stem, index, gzip).map_err(ExportError::Output)?;
     let pass_name = match layout {
         Layout::Current => format!("{stem}-{index}-passthrough.txt"),
         Layout::Seed => format!("tempest_{stem}_{index}_passthrough.txt"),
@@ -310,20 +333,24 @@ fn export_dataset(
         |r, out| renderer.render(r, out),
         &mut |r, bytes, rendered| writer.record_prerendered(r, bytes, &rendered),
         &mut on_pass,
-    )?;
+    )
+    .map_err(ExportError::Input)?;
     if let Some(e) = pass_err {
-        return Err(e);
+        return Err(ExportError::Output(e));
     }
     let label = source.label();
+    if report.records == 0 {
+        tracing::warn!("{label}: no test results in it; its dataset is empty");
+    }
     if let Some(p) = passthrough {
-        p.commit()?;
+        p.commit().map_err(ExportError::Output)?;
         tracing::warn!(
             "{label}: {} bytes of non-subunit output kept in {}",
             report.passthrough_bytes,
             dir.join(&pass_name).display()
         );
     }
-    let files = writer.finish()?;
+    let files = writer.finish().map_err(ExportError::Output)?;
     let n = files.notes;
     if n.binary > 0 {
         tracing::warn!(
@@ -354,10 +381,11 @@ fn export_dataset(
 }
 
 /// Copies the dstat log: current layout `dstat.csv` with CRLF turned into LF (as the real
-/// tool's text-mode copy), seed layout `dstat_log.csv` byte for byte.
-fn copy_dstat(src: &Path, dir: &Path, layout: Layout, gzip: bool) -> io::Result<String> {
-    let data = fs::read(src)?;
-    match layout {
+/// tool's text-mode copy), seed layout `dstat_log.csv` byte for byte. A gzipped log is
+/// decompressed first.
+fn copy_dstat(src: &Path, dir: &Path, layout: Layout, gzip: bool) -> Result<String, DstatError> {
+    let data = crate::ingest::input::read_all(src).map_err(DstatError::Input)?;
+    let written = match layout {
         Layout::Seed => write_file(dir, "dstat_log.csv", gzip, &data),
         Layout::Current => {
             let mut out = Vec::with_capacity(data.len());
@@ -372,7 +400,8 @@ fn copy_dstat(src: &Path, dir: &Path, layout: Layout, gzip: bool) -> io::Result<
             }
             write_file(dir, "dstat.csv", gzip, &out)
         }
-    }
+    };
+    written.map_err(DstatError::Output)
 }
 
 fn json_str(s: &str) -> Vec<u8> {

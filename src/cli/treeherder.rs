@@ -5,14 +5,14 @@
 //! flag names), then the environment variables CI systems set (see [`ENV`]), then
 //! defaults: flags win.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::inputs::{read_source, sources_for};
-use super::{Failure, exit, show_progress};
+use super::inputs::{InputError, all_sources, read_source, read_text, sources_for};
+use super::{Failure, Verbosity, exit, show_progress};
 use crate::emit::output::write_file;
 use crate::sinks::Secret;
 use crate::sinks::retry::Backoff;
@@ -39,6 +39,7 @@ pub struct SubmitArgs {
     /// Treeherder base URL, e.g. https://treeherder.example.org
     #[arg(long)]
     pub server: String,
+    /// Treeherder project (repository name) the collection is for.
     #[arg(long)]
     pub project: String,
     /// Which collection the file holds.
@@ -46,13 +47,14 @@ pub struct SubmitArgs {
     pub endpoint: Endpoint,
     /// The collection: a JSON array of items, or JSON lines; `-` for stdin.
     pub file: PathBuf,
-    /// Hawk client id (default: $TREEHERDER_CLIENT_ID).
-    #[arg(long)]
+    /// Hawk client id. Required: here or in the environment.
+    #[arg(long, env = "TREEHERDER_CLIENT_ID")]
     pub client_id: Option<String>,
-    /// File holding the Hawk secret (default: $TREEHERDER_SECRET).
+    /// A file holding the Hawk secret; without it, the secret is read from the
+    /// environment variable TREEHERDER_SECRET (never from the command line).
     #[arg(long, value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
-    /// Attempts for connection errors, 408, 429 and 5xx.
+    /// Tries in all (the first included) on connection errors, 408, 429 and 5xx.
     #[arg(long, default_value_t = 5)]
     pub attempts: u32,
 }
@@ -102,7 +104,8 @@ pub struct JobArgs {
 }
 
 /// Everything a job needs besides its run; shared by `treeherder job` and
-/// `pulse publish`.
+/// `pulse publish`. Settings left out here come from `--config`, then from the CI
+/// variables named in the help (see [`ENV`] and [`annotate_env`]).
 #[derive(Debug, Clone, Args)]
 pub struct JobOptions {
     /// JSON object of settings (keys as the long flags: {"project": ..., "job-symbol": ...}).
@@ -110,16 +113,18 @@ pub struct JobOptions {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub schema: SchemaArgs,
-    /// Treeherder project (repository name).
+    /// Treeherder project (repository name). Required: here, in --config or in the
+    /// environment.
     #[arg(long)]
     pub project: Option<String>,
-    /// Revision of the push (40 hex digits).
+    /// Revision of the push (40 hex digits). Required: here, in --config or in the
+    /// environment.
     #[arg(long)]
     pub revision: Option<String>,
     /// Push id (hg pushlog id or pull request number).
     #[arg(long)]
     pub push_id: Option<u64>,
-    /// Origin kind for the 2016/2025 schemas: hg.mozilla.org or github.com.
+    /// Origin kind for the 2016/2025 schemas: hg.mozilla.org (default) or github.com.
     #[arg(long)]
     pub origin_kind: Option<String>,
     /// GitHub owner (2016/2025 schemas, github origin).
@@ -128,20 +133,25 @@ pub struct JobOptions {
     /// Task id (default: a stable id from the push, job and input); made valid.
     #[arg(long)]
     pub task_id: Option<String>,
+    /// Which try of the task this is, 0 for the first (default 0).
     #[arg(long)]
     pub retry_id: Option<u64>,
     /// Build system name (default resultpipe).
     #[arg(long)]
     pub build_system: Option<String>,
+    /// The job's name, shown when it is selected (default "tests").
     #[arg(long)]
     pub job_name: Option<String>,
+    /// The job's symbol in the Treeherder grid (default T).
     #[arg(long)]
     pub job_symbol: Option<String>,
+    /// Name of the group the job is shown in.
     #[arg(long)]
     pub group_name: Option<String>,
     /// Group symbol (`?` = no group, the default).
     #[arg(long)]
     pub group_symbol: Option<String>,
+    /// Tier 1 to 3 (Treeherder's default: 1); tiers 2 and 3 are hidden by default.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub tier: Option<u8>,
     /// build, test (default) or other.
@@ -150,36 +160,48 @@ pub struct JobOptions {
     /// unscheduled, pending, running or completed (default).
     #[arg(long)]
     pub state: Option<String>,
-    /// Override the result (default: fail when a test failed, success otherwise,
-    /// exception when the input could not be read).
+    /// Override the result (default: fail when a test failed, never finished or no
+    /// test ran; success otherwise; exception for an unreadable input with
+    /// --unreadable-as-exception).
     #[arg(long)]
     pub result: Option<String>,
+    /// Why the job ran (e.g. "scheduled", "retrigger").
     #[arg(long)]
     pub reason: Option<String>,
+    /// Who the job belongs to (an email or user name).
     #[arg(long)]
     pub owner: Option<String>,
+    /// Product name (e.g. firefox).
     #[arg(long)]
     pub product: Option<String>,
     /// Label (option collection: opt, debug, asan, ...); repeatable.
     #[arg(long = "label")]
     pub labels: Vec<String>,
-    /// Platform/os/architecture for both machines (overridden by --build-*/--run-*).
+    /// Platform of both machines (e.g. linux64); --build-platform/--run-platform win.
     #[arg(long)]
     pub platform: Option<String>,
+    /// Operating system of both machines (e.g. linux); --build-os/--run-os win.
     #[arg(long)]
     pub os: Option<String>,
+    /// Architecture of both machines (e.g. x86_64); --build-arch/--run-arch win.
     #[arg(long)]
     pub arch: Option<String>,
+    /// Platform of the machine that built what was tested (default: --platform).
     #[arg(long)]
     pub build_platform: Option<String>,
+    /// Operating system of the build machine (default: --os).
     #[arg(long)]
     pub build_os: Option<String>,
+    /// Architecture of the build machine (default: --arch).
     #[arg(long)]
     pub build_arch: Option<String>,
+    /// Platform of the machine that ran the tests (default: --platform).
     #[arg(long)]
     pub run_platform: Option<String>,
+    /// Operating system of the machine that ran the tests (default: --os).
     #[arg(long)]
     pub run_os: Option<String>,
+    /// Architecture of the machine that ran the tests (default: --arch).
     #[arg(long)]
     pub run_arch: Option<String>,
     /// Machine name (made to match `^[\w-]+$`: dots become dashes).
@@ -191,6 +213,14 @@ pub struct JobOptions {
     /// Job info link: TEXT=URL (label "artifact uploaded") or LABEL=TEXT=URL; repeatable.
     #[arg(long = "link", value_name = "[LABEL=]TEXT=URL")]
     pub links: Vec<String>,
+    /// An input that cannot be read (missing, unreadable) still gets a job, with result
+    /// exception and a summary saying why, instead of failing the command (for CIs that
+    /// report a run whose results are missing).
+    #[arg(long)]
+    pub unreadable_as_exception: bool,
+    /// A run in which no test ran gets result success instead of fail.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// Environment variables read for settings a flag or the config file did not give,
@@ -424,29 +454,64 @@ fn job_spec(a: &JobOptions) -> Result<JobSpec, Failure> {
         run_machine: machine(&a.run_platform, &a.run_os, &a.run_arch, "run-"),
         logs: pairs(s.list(&a.log_urls, "log-url"), "log-url")?,
         links,
+        allow_empty: a.allow_empty,
     })
 }
 
-pub fn run(cmd: TreeherderCommand, quiet: bool) -> Result<u8, Failure> {
+pub fn run(cmd: TreeherderCommand, v: Verbosity) -> Result<u8, Failure> {
     match cmd {
-        TreeherderCommand::Job(a) => job(*a, quiet),
+        TreeherderCommand::Job(a) => job(*a, v),
         TreeherderCommand::Validate(a) => validate(a),
         TreeherderCommand::Submit(a) => submit_cmd(a),
     }
+}
+
+/// Appends `[env: A, B, ...]` to the help of every job setting that CI variables can
+/// give (the variables of [`ENV`], first set wins), so that `--help` names them.
+pub fn annotate_env(mut cmd: clap::Command) -> clap::Command {
+    for (key, vars) in ENV {
+        let id = key.replace('-', "_");
+        if cmd.get_arguments().any(|a| a.get_id() == id.as_str()) {
+            cmd = cmd.mut_arg(id, |a| {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a.help(format!("{help} [env: {}]", vars.join(", ")))
+            });
+        }
+    }
+    cmd
 }
 
 /// One pulse-job document per input run, each with the name of its input.
 pub fn jobs_from_runs(
     inputs: &[PathBuf],
     opts: &JobOptions,
-    quiet: bool,
+    v: Verbosity,
 ) -> Result<Vec<(String, Value)>, Failure> {
     let spec = job_spec(opts)?;
     let version = opts.schema.schema_version;
-    let progress = show_progress(quiet);
+    let progress = show_progress(v.quiet);
+    if !opts.unreadable_as_exception {
+        // Every input must be there before anything is read.
+        all_sources(inputs).map_err(Failure::input)?;
+    }
     let mut jobs = Vec::new();
     for input in inputs {
-        for source in sources_for(input).map_err(Failure::input)? {
+        let sources = match sources_for(input) {
+            Ok(s) => s,
+            Err(e) if opts.unreadable_as_exception => {
+                let label = input.display().to_string();
+                let why = e.one_line();
+                tracing::error!("{why}; its job says result exception");
+                let run = RunSummary {
+                    unreadable: Some(why),
+                    ..RunSummary::default()
+                };
+                jobs.push((label.clone(), pulse_job(&spec, &run, &label, version)));
+                continue;
+            }
+            Err(e) => return Err(Failure::input(e)),
+        };
+        for source in sources {
             let label = source.label();
             let mut run = RunSummary::default();
             match read_source(
@@ -457,13 +522,18 @@ pub fn jobs_from_runs(
                 &mut |_| {},
             ) {
                 Ok(report) => {
-                    let total = run.passed + run.failed + run.skipped + run.other;
-                    run.unreadable = total == 0 && report.error_count > 0;
+                    run.listed_not_run = report.listed_not_run.len() as u64;
+                    run.other_bytes = report.passthrough_bytes;
+                    if run.total() == 0 {
+                        tracing::warn!("{label}: no test results in it");
+                    }
                 }
-                Err(e) => {
-                    tracing::error!("{label}: cannot read ({e}); its job says result exception");
-                    run.unreadable = true;
+                Err(e) if opts.unreadable_as_exception => {
+                    let why = InputError::new(&label, e).one_line();
+                    tracing::error!("{why}; its job says result exception");
+                    run.unreadable = Some(why);
                 }
+                Err(e) => return Err(Failure::input(InputError::new(&label, e))),
             }
             let doc = pulse_job(&spec, &run, &label, version);
             jobs.push((label, doc));
@@ -490,9 +560,9 @@ pub fn check_all(schema: &JobSchema, jobs: &[(String, Value)], what: &str) -> Re
     }
 }
 
-fn job(a: JobArgs, quiet: bool) -> Result<u8, Failure> {
+fn job(a: JobArgs, v: Verbosity) -> Result<u8, Failure> {
     let schema = a.job.schema.load()?;
-    let jobs = jobs_from_runs(&a.inputs, &a.job, quiet)?;
+    let jobs = jobs_from_runs(&a.inputs, &a.job, v)?;
     check_all(&schema, &jobs, "nothing written")?;
     let mut out = String::new();
     for (_, doc) in &jobs {
@@ -543,19 +613,14 @@ fn validate(a: ValidateArgs) -> Result<u8, Failure> {
     let schema = a.schema.load()?;
     let (mut valid, mut bad) = (0usize, 0usize);
     let mut out = std::io::stdout().lock();
+    let mut empty = Vec::new();
     for file in &a.files {
-        let (label, text) = if file.as_os_str() == "-" {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(Failure::input)?;
-            ("<stdin>".to_owned(), s)
-        } else {
-            let s = std::fs::read_to_string(file)
-                .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
-            (file.display().to_string(), s)
-        };
-        for (i, job) in parse_jobs(&text).into_iter().enumerate() {
+        let (label, text) = read_text(file)?;
+        let jobs = parse_jobs(&text);
+        if jobs.is_empty() {
+            empty.push(label.clone());
+        }
+        for (i, job) in jobs.into_iter().enumerate() {
             let violations = match job {
                 Ok(doc) => schema.violations(&doc),
                 Err(e) => vec![Violation {
@@ -574,6 +639,12 @@ fn validate(a: ValidateArgs) -> Result<u8, Failure> {
         }
     }
     let _ = writeln!(out, "{valid} valid, {bad} invalid ({})", schema.source);
+    if !empty.is_empty() {
+        return Err(Failure::input(format!(
+            "no jobs in {}: nothing was validated",
+            empty.join(", ")
+        )));
+    }
     Ok(if bad > 0 { exit::USAGE } else { exit::OK })
 }
 
@@ -639,16 +710,7 @@ pub fn client_checks(endpoint: Endpoint, items: &[Value]) -> Vec<String> {
 }
 
 fn submit_cmd(a: SubmitArgs) -> Result<u8, Failure> {
-    let text = if a.file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(Failure::input)?;
-        s
-    } else {
-        std::fs::read_to_string(&a.file)
-            .map_err(|e| Failure::input(format!("{}: {e}", a.file.display())))?
-    };
+    let (_, text) = read_text(&a.file)?;
     let items = parse_jobs(&text)
         .into_iter()
         .enumerate()
@@ -665,7 +727,7 @@ fn submit_cmd(a: SubmitArgs) -> Result<u8, Failure> {
     let id = a
         .client_id
         .clone()
-        .or_else(|| std::env::var("TREEHERDER_CLIENT_ID").ok())
+        .filter(|id| !id.is_empty())
         .ok_or_else(|| {
             Failure::input("no Hawk client id: set TREEHERDER_CLIENT_ID or give --client-id")
         })?;

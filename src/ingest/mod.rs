@@ -1,6 +1,7 @@
 //! Input formats. Each module reads one format into model events; [`read_records`]
-//! turns any subunit input (v2, or v1 text) into test records.
+//! turns any subunit input (v2, or v1 text, either of them gzipped) into test records.
 
+pub mod input;
 pub mod oct;
 pub mod repository;
 pub mod subunit_v1;
@@ -8,7 +9,8 @@ pub mod subunit_v2;
 
 use std::io::{self, Read};
 
-use crate::model::{Event, Problem, RecordBuilder, Severity, TestRecord};
+use crate::model::{Event, Location, Problem, RecordBuilder, Severity, Status, TestRecord};
+use input::{Compression, Decompressed};
 
 /// Receives what a subunit reader finds, in input order.
 pub trait EventSink {
@@ -37,6 +39,9 @@ pub const KEPT_PROBLEMS: usize = 200;
 #[derive(Debug, Default, Clone)]
 pub struct ReadReport {
     pub format: Option<Format>,
+    /// How the input was stored (gzip is read through).
+    pub compression: Compression,
+    /// Bytes read, after decompression.
     pub bytes: u64,
     pub packets: u64,
     pub records: u64,
@@ -44,6 +49,10 @@ pub struct ReadReport {
     pub problems: Vec<Problem>,
     pub problem_count: u64,
     pub error_count: u64,
+    /// Tests enumerated by `exists` packets (a listing, not results).
+    pub listed: u64,
+    /// Listed tests that no result followed, in listing order.
+    pub listed_not_run: Vec<String>,
 }
 
 impl ReadReport {
@@ -66,8 +75,25 @@ struct Adapter<'a, R: FnMut(TestRecord), P: FnMut(&[u8])> {
 }
 
 impl<R: FnMut(TestRecord), P: FnMut(&[u8])> EventSink for Adapter<'_, R, P> {
-    fn event(&mut self, ev: &Event<'_>, _offset: u64) {
+    fn event(&mut self, ev: &Event<'_>, offset: u64) {
         self.report.packets += 1;
+        if ev.status == Status::Exists
+            && let Some(f) = ev.file
+            && !self.builder.is_open(ev)
+        {
+            // A listing carries no results; keep its bytes rather than drop them.
+            self.report.add_problem(Problem {
+                severity: Severity::Warning,
+                location: Location::Offset(offset),
+                message: format!(
+                    "an enumeration (exists) packet carries file {:?} ({} bytes): kept as non-subunit output",
+                    f.name,
+                    f.data.len()
+                ),
+            });
+            self.report.passthrough_bytes += f.data.len() as u64;
+            (self.on_passthrough)(f.data);
+        }
         if ev.test_id.is_none() {
             // Process-level output sent as a file with no test: keep it as passthrough.
             if let Some(f) = ev.file {
@@ -112,6 +138,9 @@ where
 }
 
 /// [`read_records`] with a given builder (e.g. one that reuses records from a pool).
+/// Gzip input (told by its first bytes) is decompressed on the way; damaged compressed
+/// data ends the input there, with a problem saying where, and every record before it
+/// is kept.
 pub fn read_records_with<R, P>(
     mut input: impl Read,
     format: Format,
@@ -123,10 +152,59 @@ where
     R: FnMut(TestRecord),
     P: FnMut(&[u8]),
 {
-    let mut prefix = Vec::new();
+    let head = input::read_head(&mut input, PREFIX)?;
+    match Compression::sniff(&head) {
+        Compression::None => read_plain(
+            head,
+            input,
+            format,
+            builder,
+            on_record,
+            on_passthrough,
+            Compression::None,
+        ),
+        Compression::Gzip => {
+            let mut unzipped = Decompressed::new(io::Cursor::new(head).chain(input));
+            let head = input::read_head(&mut unzipped, PREFIX)?;
+            let mut report = read_plain(
+                head,
+                &mut unzipped,
+                format,
+                builder,
+                on_record,
+                on_passthrough,
+                Compression::Gzip,
+            )?;
+            if let Some(e) = unzipped.error() {
+                report.add_problem(Problem {
+                    severity: Severity::Error,
+                    location: Location::Offset(e.decompressed),
+                    message: e.to_string(),
+                });
+            }
+            Ok(report)
+        }
+    }
+}
+
+/// How much of an input is looked at to tell its format.
+const PREFIX: usize = 64 << 10;
+
+fn read_plain<R, P>(
+    prefix: Vec<u8>,
+    mut input: impl Read,
+    format: Format,
+    builder: RecordBuilder,
+    on_record: &mut R,
+    on_passthrough: &mut P,
+    compression: Compression,
+) -> io::Result<ReadReport>
+where
+    R: FnMut(TestRecord),
+    P: FnMut(&[u8]),
+{
     let format = match format {
         Format::Auto => {
-            (&mut input).take(64 << 10).read_to_end(&mut prefix)?;
             if subunit_v1::looks_like_v1(&prefix) {
                 Format::V1
             } else {
@@ -139,9 +217,12 @@ where
         builder,
         on_record,
         on_passthrough,
-        report: ReadReport::default(),
+        report: ReadReport {
+            format: Some(format),
+            compression,
+            ..ReadReport::default()
+        },
     };
-    a.report.format = Some(format);
     match format {
         Format::V1 => {
             let mut data = prefix;
@@ -164,10 +245,34 @@ where
     if open > 0 {
         report.add_problem(Problem {
             severity: Severity::Warning,
-            location: crate::model::Location::None,
+            location: Location::None,
             message: format!("{open} test(s) never finished (no final status before end of input)"),
         });
     }
+    report.listed = builder.listed_count();
+    report.listed_not_run = builder.listed_not_run();
+    if !report.listed_not_run.is_empty() {
+        report.add_problem(listed_not_run_problem(&report.listed_not_run));
+    }
     builder.finish(on_record);
     Ok(report)
+}
+
+/// How many names a "listed, not run" problem spells out.
+const LISTED_NAMES: usize = 10;
+
+fn listed_not_run_problem(ids: &[String]) -> Problem {
+    let mut message = format!(
+        "{} test(s) listed, not run (enumerated by `exists` packets; no result followed): {}",
+        ids.len(),
+        ids[..ids.len().min(LISTED_NAMES)].join(", ")
+    );
+    if ids.len() > LISTED_NAMES {
+        message.push_str(&format!(" and {} more", ids.len() - LISTED_NAMES));
+    }
+    Problem {
+        severity: Severity::Warning,
+        location: Location::None,
+        message,
+    }
 }

@@ -56,13 +56,24 @@ pub struct RawRow<'a> {
 pub enum OctError {
     #[error("{path}: no such file")]
     Missing { path: String },
+    #[error(
+        "{path}: is a directory, not a results.sqlite file \
+         (OCT's own shape takes the directory: `oct rebuild-results DIR CONFIG`)"
+    )]
+    Directory { path: String },
     #[error("{path}: not an OCT results database: {what}")]
     NotOct { path: String, what: String },
-    #[error("{path}: {source}")]
+    /// SQLite's own message, once (its error chain repeats it in other words).
+    #[error("{path}: {cause}")]
     Sqlite {
         path: String,
+        cause: rusqlite::Error,
+    },
+    #[error("{path}: cannot read it")]
+    Io {
+        path: String,
         #[source]
-        source: rusqlite::Error,
+        source: std::io::Error,
     },
 }
 
@@ -70,6 +81,9 @@ pub enum OctError {
 pub struct OctDb {
     conn: Connection,
     path: String,
+    /// The decompressed copy of a gzipped database, removed when the database is
+    /// dropped (SQLite needs a file it can seek in).
+    _unzipped: Option<tempfile::TempPath>,
 }
 
 const RESULT_COLUMNS: [&str; 6] = [
@@ -81,20 +95,53 @@ const RESULT_COLUMNS: [&str; 6] = [
     "turret_name",
 ];
 
+/// Decompresses a gzipped database into a temporary file (removed on drop).
+fn unzip_to_temp(path: &Path) -> std::io::Result<tempfile::TempPath> {
+    let mut opened = crate::ingest::input::open(path)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".resultpipe-oct-")
+        .suffix(".sqlite")
+        .tempfile()?;
+    std::io::copy(&mut opened.reader, tmp.as_file_mut())?;
+    if let Some(e) = opened.take_error() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e.to_string(),
+        ));
+    }
+    Ok(tmp.into_temp_path())
+}
+
 impl OctDb {
-    /// Opens read-only and checks for the `result` table and its columns.
+    /// Opens read-only and checks for the `result` table and its columns. A gzipped
+    /// database (told by its first bytes) is decompressed to a temporary file first.
     pub fn open(path: &Path) -> Result<OctDb, OctError> {
         let p = path.display().to_string();
+        if path.is_dir() {
+            return Err(OctError::Directory { path: p });
+        }
         if !path.is_file() {
             return Err(OctError::Missing { path: p });
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|source| OctError::Sqlite {
+        let io = |source| OctError::Io {
             path: p.clone(),
             source,
+        };
+        let head = std::fs::File::open(path)
+            .and_then(|mut f| crate::ingest::input::read_head(&mut f, 2))
+            .map_err(io)?;
+        let unzipped = match crate::ingest::input::Compression::sniff(&head) {
+            crate::ingest::input::Compression::None => None,
+            crate::ingest::input::Compression::Gzip => Some(unzip_to_temp(path).map_err(io)?),
+        };
+        let db_path: &Path = unzipped.as_deref().unwrap_or(path);
+        let conn = Connection::open_with_flags(
+            db_path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|cause| OctError::Sqlite {
+            path: p.clone(),
+            cause,
         })?;
         let columns: Vec<String> = conn
             .prepare("SELECT name FROM pragma_table_info('result')")
@@ -106,9 +153,9 @@ impl OctDb {
                         what: "the file is not an SQLite database".into(),
                     }
                 }
-                source => OctError::Sqlite {
+                cause => OctError::Sqlite {
                     path: p.clone(),
-                    source,
+                    cause,
                 },
             })?;
         if columns.is_empty() {
@@ -128,7 +175,11 @@ impl OctDb {
                 what: format!("table `result` lacks column(s) {}", missing.join(", ")),
             });
         }
-        Ok(OctDb { conn, path: p })
+        Ok(OctDb {
+            conn,
+            path: p,
+            _unzipped: unzipped,
+        })
     }
 
     pub fn path(&self) -> &str {
@@ -155,9 +206,9 @@ impl OctDb {
     /// Steps through the `result` table in rowid order while `each` returns true;
     /// returns the number of rows seen.
     fn scan(&self, mut each: impl FnMut(&rusqlite::Row<'_>) -> bool) -> Result<u64, OctError> {
-        let err = |source| OctError::Sqlite {
+        let err = |cause| OctError::Sqlite {
             path: self.path.clone(),
-            source,
+            cause,
         };
         let mut stmt = self.conn.prepare(ROW_QUERY).map_err(err)?;
         let mut rows = stmt.query([]).map_err(err)?;
@@ -574,9 +625,9 @@ impl OctDb {
     /// The `turret` table in rowid order, cells as Python's `str()` shows them; empty
     /// when there is no such table.
     pub fn turrets(&self) -> Result<Vec<Turret>, OctError> {
-        let err = |source| OctError::Sqlite {
+        let err = |cause| OctError::Sqlite {
             path: self.path.clone(),
-            source,
+            cause,
         };
         let has: bool = self
             .conn

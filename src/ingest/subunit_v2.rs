@@ -281,7 +281,7 @@ impl Scanner {
                         sink.problem(Problem {
                             severity: Severity::Error,
                             location: Location::Offset(offset),
-                            message: format!("corrupt packet skipped ({reason}); its bytes are kept as passthrough"),
+                            message: format!("corrupt packet skipped ({reason})"),
                         });
                         self.quiet_until = offset + declared.max(1) as u64;
                     }

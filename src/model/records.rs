@@ -1,6 +1,12 @@
 //! Test records and the builder that groups events into them, as testtools'
 //! `StreamToDict` does: keyed by (test id, route code), completed by a final status,
 //! first/last timestamps, the last tag set, and attachments reassembled per name.
+//!
+//! One deliberate difference: `exists` is enumeration (`stestr run --subunit` and
+//! `python -m subunit.run` list every test before running it), not a result.
+//! `StreamToDict` makes each `exists` a record of its own, so a listed run counts every
+//! test twice. Here an `exists` event only notes that the test was listed; a listed test
+//! that no result followed is reported as "listed, not run".
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -229,6 +235,8 @@ pub struct RecordBuilder {
     seq: u64,
     completed: u64,
     pool: Option<Arc<RecordPool>>,
+    /// Tests listed by `exists` events: id → (listing order, a result followed).
+    listed: FastMap<String, (u64, bool)>,
     /// Used records taken from the pool, reset when reused.
     reusable: Vec<TestRecord>,
     spare_attachments: Vec<Attachment>,
@@ -274,18 +282,50 @@ impl RecordBuilder {
         self.completed
     }
 
-    /// Feeds one event; calls `done` with the record it completes, if any. Events without
-    /// a test id are process-level output and belong to no record.
-    pub fn push(&mut self, ev: &Event<'_>, done: &mut impl FnMut(TestRecord)) {
-        let Some(id) = ev.test_id else { return };
+    fn set_key(&mut self, id: &str, route_code: Option<&str>) {
         self.key_buf.clear();
         self.key_buf.push_str(id);
-        match ev.route_code {
+        match route_code {
             None => self.key_buf.push('\u{0}'),
             Some(rc) => {
                 self.key_buf.push('\u{1}');
                 self.key_buf.push_str(rc);
             }
+        }
+    }
+
+    /// Whether the record `ev` belongs to is open (started, not finished).
+    pub fn is_open(&mut self, ev: &Event<'_>) -> bool {
+        let Some(id) = ev.test_id else { return false };
+        self.set_key(id, ev.route_code);
+        self.open.contains_key(self.key_buf.as_str())
+    }
+
+    /// Feeds one event; calls `done` with the record it completes, if any. Events without
+    /// a test id are process-level output and belong to no record. An `exists` event
+    /// lists its test: it neither starts nor completes a record (on a record already
+    /// open it adds its time, tags and file like an event without status).
+    pub fn push(&mut self, ev: &Event<'_>, done: &mut impl FnMut(TestRecord)) {
+        let Some(id) = ev.test_id else { return };
+        self.set_key(id, ev.route_code);
+        if ev.status == Status::Exists {
+            let order = self.listed.len() as u64;
+            let open = self.open.get_mut(self.key_buf.as_str());
+            let entry = self.listed.entry(id.to_owned()).or_insert((order, false));
+            if let Some(o) = open {
+                entry.1 = true;
+                let interim = Event {
+                    status: Status::Unknown,
+                    ..*ev
+                };
+                o.record.apply(&interim, &mut self.spare_attachments);
+            }
+            return;
+        }
+        if !self.listed.is_empty()
+            && let Some(entry) = self.listed.get_mut(id)
+        {
+            entry.1 = true;
         }
         if ev.status.is_final() {
             let mut record = match self.open.remove(self.key_buf.as_str()) {
@@ -316,6 +356,23 @@ impl RecordBuilder {
     /// Number of records started but not completed.
     pub fn open_count(&self) -> usize {
         self.open.len()
+    }
+
+    /// Number of distinct tests listed by `exists` events.
+    pub fn listed_count(&self) -> u64 {
+        self.listed.len() as u64
+    }
+
+    /// Listed tests that no result followed, in listing order.
+    pub fn listed_not_run(&self) -> Vec<String> {
+        let mut rest: Vec<(u64, &String)> = self
+            .listed
+            .iter()
+            .filter(|(_, (_, ran))| !ran)
+            .map(|(id, (order, _))| (*order, id))
+            .collect();
+        rest.sort_unstable();
+        rest.into_iter().map(|(_, id)| id.clone()).collect()
     }
 
     /// Ends the stream: every record still open is handed out, in start order, with its
@@ -433,6 +490,38 @@ mod tests {
             second[0],
             collect(&[Event::status(Status::Success, "b")])[0]
         );
+    }
+
+    #[test]
+    fn exists_lists_a_test_and_is_never_a_record() {
+        let mut b = RecordBuilder::new();
+        let mut out = Vec::new();
+        let tags: &[&str] = &["worker-0"];
+        for id in ["a", "b", "c"] {
+            let mut e = Event::status(Status::Exists, id);
+            e.route_code = Some("0");
+            e.tags = Some(tags);
+            e.timestamp = ts(1);
+            b.push(&e, &mut |r| out.push(r));
+        }
+        assert!(out.is_empty(), "a listing is not a result");
+        let mut start = Event::status(Status::InProgress, "a");
+        start.timestamp = ts(2);
+        b.push(&start, &mut |r| out.push(r));
+        // an `exists` for a test that is running changes nothing but its time
+        let mut again = Event::status(Status::Exists, "a");
+        again.timestamp = ts(3);
+        b.push(&again, &mut |r| out.push(r));
+        let mut end = Event::status(Status::Success, "a");
+        end.timestamp = ts(4);
+        b.push(&end, &mut |r| out.push(r));
+        b.push(&Event::status(Status::Fail, "b"), &mut |r| out.push(r));
+        assert_eq!(b.listed_count(), 3);
+        assert_eq!(b.listed_not_run(), vec!["c".to_owned()]);
+        b.finish(&mut |r| out.push(r));
+        let got: Vec<(&str, Status)> = out.iter().map(|r| (r.id.as_str(), r.status)).collect();
+        assert_eq!(got, vec![("a", Status::Success), ("b", Status::Fail)]);
+        assert_eq!((out[0].start, out[0].stop), (ts(2), ts(4)));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::FieldTable;
+use lapin::uri::{AMQPScheme, AMQPUri};
 use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
 
 use crate::sinks::Secret;
@@ -37,7 +38,64 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Confirmed,
+    /// Confirmed, but returned: no queue is bound to the exchange for its routing key,
+    /// so nobody receives it.
+    Unroutable,
     Failed(String),
+}
+
+/// A broker URL that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("broker URL {redacted}: {why}")]
+pub struct UrlError {
+    redacted: String,
+    why: String,
+}
+
+/// Reads a broker URL as kombu (Pulse's own client) and pika read it: the vhost is the
+/// path after its first `/`, percent-decoded, and `/` when that is empty. So
+/// `amqp://h:5672`, `amqp://h:5672/`, `amqp://h:5672/%2F` and `amqp://h:5672//` all
+/// name the vhost `/`; `amqp://h/ci` names `ci`. The host is used as written (also an
+/// IP address); user and password default to guest/guest, the port to 5672 (amqp) or
+/// 5671 (amqps). Query parameters (heartbeat, frame_max, ...) are lapin's.
+pub fn parse_broker_url(url: &str) -> Result<AMQPUri, UrlError> {
+    let err = |why: String| UrlError {
+        redacted: redact_url(url),
+        why,
+    };
+    let parsed = url::Url::parse(url).map_err(|e| err(e.to_string()))?;
+    let scheme = match parsed.scheme() {
+        "amqp" => AMQPScheme::AMQP,
+        "amqps" => AMQPScheme::AMQPS,
+        other => {
+            return Err(err(format!(
+                "the scheme must be amqp or amqps, not {other}"
+            )));
+        }
+    };
+    // lapin's own parser handles the query; host and vhost are read here.
+    let mut uri: AMQPUri = url.parse().map_err(err)?;
+    uri.scheme = scheme;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| err(format!("{s:?} is not UTF-8 once percent-decoded")))
+    };
+    uri.authority.host = match parsed.host() {
+        Some(url::Host::Domain(d)) => decode(d)?,
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => "localhost".into(),
+    };
+    uri.authority.port = parsed.port().unwrap_or(match uri.scheme {
+        AMQPScheme::AMQP => 5672,
+        AMQPScheme::AMQPS => 5671,
+    });
+    let path = parsed.path();
+    let vhost = decode(path.strip_prefix('/').unwrap_or(path))?;
+    uri.vhost = if vhost.is_empty() { "/".into() } else { vhost };
+    Ok(uri)
 }
 
 /// The URL with its password replaced, for messages.
@@ -129,13 +187,24 @@ async fn round(
     outcomes: &mut [Option<Outcome>],
 ) -> Result<(), RoundError> {
     let redacted = redact_url(config.url.expose());
-    let conn = Connection::connect(config.url.expose(), ConnectionProperties::default())
+    let uri =
+        parse_broker_url(config.url.expose()).map_err(|e| RoundError::Fatal(e.to_string()))?;
+    let vhost = uri.vhost.clone();
+    let properties = ConnectionProperties::default().with_connection_name(
+        format!("resultpipe pulse publish (pid {})", std::process::id()).into(),
+    );
+    let conn = Connection::connect_uri(uri, properties)
         .await
         .map_err(|e| {
             let msg = format!("cannot connect to {redacted}: {e}");
             // Wrong credentials or vhost permissions do not get better by retrying.
-            if msg.contains("ACCESS_REFUSED") || msg.contains("NOT_ALLOWED") {
-                RoundError::Fatal(msg)
+            if msg.contains("NOT_ALLOWED") {
+                RoundError::Fatal(format!(
+                    "{msg} (the vhost is {vhost:?}, read from the URL's path: amqp://host/ \
+                     and amqp://host/%2F are the vhost \"/\")"
+                ))
+            } else if msg.contains("ACCESS_REFUSED") {
+                RoundError::Fatal(format!("{msg} (check the user and password in the URL)"))
             } else {
                 RoundError::Transient(msg)
             }
@@ -204,9 +273,10 @@ async fn round(
                 Ok(c) if c.is_ack() => {
                     outcomes[i] = Some(match c.take_message() {
                         None => Outcome::Confirmed,
+                        Some(r) if r.reply_code == 312 => Outcome::Unroutable,
                         Some(r) => Outcome::Failed(format!(
-                            "returned by the broker: {} {} (no queue is bound for routing key {:?})",
-                            r.reply_code, r.reply_text, messages[i].routing_key
+                            "returned by the broker: {} {}",
+                            r.reply_code, r.reply_text
                         )),
                     });
                 }
@@ -237,6 +307,48 @@ async fn round(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broker_urls_are_read_as_kombu_reads_them() {
+        let read = |u: &str| {
+            let uri = parse_broker_url(u).unwrap();
+            (
+                uri.authority.host,
+                uri.authority.port,
+                uri.vhost,
+                uri.authority.userinfo.username,
+            )
+        };
+        let slash = ("h".to_owned(), 5672, "/".to_owned(), "guest".to_owned());
+        for u in [
+            "amqp://h",
+            "amqp://h:5672",
+            "amqp://h:5672/",
+            "amqp://h:5672/%2F",
+            "amqp://h:5672/%2f",
+            "amqp://h:5672//",
+        ] {
+            assert_eq!(read(u), slash, "{u}");
+        }
+        assert_eq!(read("amqp://u:p@h/ci").2, "ci");
+        assert_eq!(read("amqp://h/a%2Fb").2, "a/b");
+        assert_eq!(read("amqp://h//x").2, "/x");
+        assert_eq!(read("amqps://h/").1, 5671);
+        assert_eq!(read("amqp://10.1.2.3:5673/").0, "10.1.2.3");
+        assert_eq!(read("amqp://[::1]/").0, "::1");
+        assert_eq!(read("amqp://us%40er:p@h/").3, "us@er");
+        assert_eq!(
+            parse_broker_url("amqp://u:p@h:5672/?heartbeat=10")
+                .unwrap()
+                .query
+                .heartbeat,
+            Some(10)
+        );
+        let e = parse_broker_url("http://u:s3cret@h/")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("amqp or amqps") && !e.contains("s3cret"), "{e}");
+    }
 
     #[test]
     fn urls_are_redacted() {

@@ -390,22 +390,6 @@ impl std::fmt::Debug for HecClient {
     }
 }
 
-/// An error and its sources, `: `-joined ("error sending request" alone says little;
-/// its source says "Connection refused").
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 /// Ack ids HEC reported as indexed, from `{"acks":{"0":true,"1":false}}`.
 fn acked_ids(body: &[u8]) -> Option<std::collections::HashSet<u64>> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -522,7 +506,10 @@ impl HecClient {
                 Ok(r) => r,
                 Err(e) => {
                     compressed = keep;
-                    last = format!("cannot reach HEC: {}", causes(&e.without_url()));
+                    last = format!(
+                        "cannot reach HEC: {}",
+                        crate::sinks::error_chain(&e.without_url())
+                    );
                     if attempt >= self.settings.attempts {
                         break;
                     }
@@ -642,7 +629,7 @@ impl HecClient {
             },
             Err(e) => tracing::warn!(
                 "splunk: ack query: cannot reach HEC: {}; asking again",
-                causes(&e.without_url())
+                crate::sinks::error_chain(&e.without_url())
             ),
         }
         let timeout = ack.timeout;

@@ -216,7 +216,7 @@ pub fn submit(
         let resp = match sent {
             Ok(r) => r,
             Err(e) => {
-                last = format!("cannot reach {url}: {e}");
+                last = format!("cannot reach {url}: {}", crate::sinks::error_chain(&e));
                 continue;
             }
         };

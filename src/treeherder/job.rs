@@ -22,8 +22,13 @@ pub struct RunSummary {
     pub stop: Option<Timestamp>,
     /// (test name, last line of its traceback) of the first failures.
     pub first_failures: Vec<(String, String)>,
-    /// The input could not be read (or held nothing readable).
-    pub unreadable: bool,
+    /// Tests the input listed (`exists`) that no result followed.
+    pub listed_not_run: u64,
+    /// Bytes of the input that were not test results (when no test ran, they are
+    /// what the summary points at: a discovery failure's traceback, say).
+    pub other_bytes: u64,
+    /// Why the input could not be read, when it could not.
+    pub unreadable: Option<String>,
 }
 
 impl RunSummary {
@@ -48,11 +53,19 @@ impl RunSummary {
         }
     }
 
-    /// Treeherder's result for the run.
-    pub fn result(&self) -> &'static str {
-        if self.unreadable {
+    /// Tests with a result.
+    pub fn total(&self) -> u64 {
+        self.passed + self.failed + self.skipped + self.other
+    }
+
+    /// Treeherder's result for the run: `exception` when the input could not be read,
+    /// `fail` when a test failed, never finished or was listed and not run, or when no
+    /// test ran (unless `allow_empty`), `success` otherwise.
+    pub fn result(&self, allow_empty: bool) -> &'static str {
+        if self.unreadable.is_some() {
             "exception"
-        } else if self.failed > 0 {
+        } else if self.failed > 0 || self.listed_not_run > 0 || (self.total() == 0 && !allow_empty)
+        {
             "fail"
         } else {
             "success"
@@ -61,10 +74,27 @@ impl RunSummary {
 
     /// The human summary for `jobInfo.summary`.
     pub fn text(&self) -> String {
-        let mut s = format!(
-            "passed {}, failed {}, skipped {}",
-            self.passed, self.failed, self.skipped
-        );
+        if let Some(why) = &self.unreadable {
+            return format!("the results could not be read: {why}");
+        }
+        let mut s = if self.total() == 0 {
+            let mut s = "no tests ran".to_owned();
+            if self.other_bytes > 0 {
+                s.push_str(&format!(
+                    " (the input holds {} bytes that are not test results; see the log)",
+                    self.other_bytes
+                ));
+            }
+            s
+        } else {
+            format!(
+                "passed {}, failed {}, skipped {}",
+                self.passed, self.failed, self.skipped
+            )
+        };
+        if self.listed_not_run > 0 {
+            s.push_str(&format!(", {} listed but not run", self.listed_not_run));
+        }
         for (name, line) in &self.first_failures {
             s.push_str(&format!("\nFAIL {name}: {line}"));
         }
@@ -117,6 +147,8 @@ pub struct JobSpec {
     pub logs: Vec<(String, String)>,
     /// (label, link text, url)
     pub links: Vec<(String, String, String)>,
+    /// A run without tests is a success rather than a failure.
+    pub allow_empty: bool,
 }
 
 /// Makes `s` a valid taskId: only `[A-Za-z0-9/+-]`, at most 50 characters.
@@ -235,7 +267,11 @@ pub fn pulse_job(spec: &JobSpec, run: &RunSummary, input: &str, version: SchemaV
     if spec.state == "completed" {
         job.insert(
             "result".into(),
-            json!(spec.result.as_deref().unwrap_or(run.result())),
+            json!(
+                spec.result
+                    .as_deref()
+                    .unwrap_or(run.result(spec.allow_empty))
+            ),
         );
     }
     job.insert("jobKind".into(), json!(spec.job_kind));
@@ -374,6 +410,42 @@ mod tests {
                 .contains("FAIL a.T.test_x: AssertionError: 1 != 2")
         );
         assert_eq!(job["runMachine"]["name"], "ci-1-example-org");
+    }
+
+    #[test]
+    fn a_run_without_tests_or_with_unrun_tests_is_never_a_success() {
+        let empty = RunSummary {
+            other_bytes: 932,
+            ..RunSummary::default()
+        };
+        assert_eq!(empty.result(false), "fail");
+        assert_eq!(empty.result(true), "success");
+        assert!(
+            empty
+                .text()
+                .starts_with("no tests ran (the input holds 932 bytes")
+        );
+        let unrun = RunSummary {
+            listed_not_run: 3,
+            ..run(false)
+        };
+        assert_eq!(unrun.result(true), "fail");
+        assert!(
+            unrun.text().contains("3 listed but not run"),
+            "{}",
+            unrun.text()
+        );
+        let unreadable = RunSummary {
+            unreadable: Some("x.subunit: No such file or directory".into()),
+            ..RunSummary::default()
+        };
+        assert_eq!(unreadable.result(false), "exception");
+        assert_eq!(
+            unreadable.text(),
+            "the results could not be read: x.subunit: No such file or directory"
+        );
+        let job = pulse_job(&spec(), &empty, "x.subunit", SchemaVersion::V2026);
+        assert_eq!(job["result"], "fail");
     }
 
     #[test]

@@ -117,16 +117,68 @@ impl JobSchema {
         })
     }
 
-    /// Every rule `doc` breaks (empty when valid).
+    /// Every rule `doc` breaks (empty when valid). Where a value matches none of the
+    /// alternatives of a `oneOf`/`anyOf`, the rules the nearest alternative breaks are
+    /// given instead (what the value lacks to be valid), not the whole value.
     pub fn violations(&self, doc: &Value) -> Vec<Violation> {
         self.validator
             .iter_errors(doc)
-            .map(|e| Violation {
-                path: e.instance_path().to_string(),
-                rule: e.to_string(),
-            })
+            .flat_map(|e| describe(&e))
             .collect()
     }
+}
+
+/// The violations one validation error stands for.
+fn describe(e: &jsonschema::ValidationError<'_>) -> Vec<Violation> {
+    use jsonschema::error::ValidationErrorKind as K;
+    let path = e.instance_path().to_string();
+    let (keyword, branches) = match e.kind() {
+        K::OneOfNotValid { context } => ("oneOf", context),
+        K::AnyOf { context } => ("anyOf", context),
+        K::Required { property } => {
+            return vec![Violation {
+                path,
+                rule: format!("missing property {property}"),
+            }];
+        }
+        _ => {
+            return vec![Violation {
+                path,
+                rule: e.to_string(),
+            }];
+        }
+    };
+    // The nearest alternative: the fewest broken rules, and a value of the right type.
+    let distance = |errors: &Vec<jsonschema::ValidationError<'static>>| {
+        let wrong_type = errors
+            .iter()
+            .any(|x| matches!(x.kind(), K::Type { .. }) && x.instance_path().to_string() == path);
+        errors.len() + if wrong_type { 1000 } else { 0 }
+    };
+    let Some((i, nearest)) = branches
+        .iter()
+        .enumerate()
+        .filter(|(_, errors)| !errors.is_empty())
+        .min_by_key(|(_, errors)| distance(errors))
+    else {
+        return vec![Violation {
+            path,
+            rule: format!("matches none of the '{keyword}' alternatives"),
+        }];
+    };
+    nearest
+        .iter()
+        .flat_map(describe)
+        .map(|v| Violation {
+            path: v.path,
+            rule: format!(
+                "{} (the nearest of {} '{keyword}' alternatives, #{})",
+                v.rule,
+                branches.len(),
+                i + 1
+            ),
+        })
+        .collect()
 }
 
 fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
@@ -180,6 +232,29 @@ mod tests {
         with_kind["origin"]["kind"] = json!("hg.mozilla.org");
         let v = JobSchema::builtin(SchemaVersion::V2026).violations(&with_kind);
         assert!(v.iter().any(|v| v.path == "/origin"), "{v:?}");
+    }
+
+    #[test]
+    fn a_value_matching_no_alternative_says_what_the_nearest_lacks() {
+        let mut j = sample("2026")[0].clone();
+        let origin = j["origin"].as_object_mut().unwrap();
+        origin.remove("kind");
+        origin.remove("pushLogID");
+        let v = JobSchema::builtin(SchemaVersion::V2025).violations(&j);
+        assert!(
+            v.iter().any(|v| v.path == "/origin"
+                && v.rule
+                    .starts_with("missing property \"kind\" (the nearest of 2 'oneOf'")),
+            "{v:?}"
+        );
+        assert!(
+            v.iter().all(|v| !v.rule.contains("is not valid under")),
+            "{v:?}"
+        );
+        let mut j = sample("2026")[0].clone();
+        j.as_object_mut().unwrap().remove("taskId");
+        let v = JobSchema::builtin(SchemaVersion::V2026).violations(&j);
+        assert_eq!(v[0].to_string(), "/: missing property \"taskId\"");
     }
 
     #[test]

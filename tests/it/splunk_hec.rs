@@ -4,34 +4,19 @@
 //! exactly as `--dry-run` prints it, exactly once; every failure must be reported with
 //! the number of events lost.
 
-#[path = "support/hec.rs"]
-mod hec;
-#[path = "support/http.rs"]
-mod http;
-
+use crate::support::{testdata, text};
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use hec::{Config, HecServer, Scripted, Token};
+use crate::support::hec::{self, Config, HecServer, Scripted, Token};
 
 const TOKEN: &str = "3f2b8c1e-7a6d-4e2f-9b1c-5d4e3f2a1b0c";
-
-fn testdata(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel)
-}
 
 fn stream() -> String {
     testdata("stackviz/own_stestr_2workers/input/testrepository.subunit")
         .to_string_lossy()
         .into_owned()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn server(tokens: Vec<Token>) -> HecServer {

@@ -1,8 +1,10 @@
 //! `resultpipe pulse publish` against the real RabbitMQ on 127.0.0.1:5672 (guest/guest;
 //! `scripts/test.sh` starts it). These tests fail, never skip, when the broker is down.
-//! They run one at a time (`.config/nextest.toml`): one of them closes every connection.
+//! They run one at a time (`.config/nextest.toml`). The one that simulates a broker
+//! restart closes the connections of a vhost of its own (`resultpipe-test`), never
+//! anyone else's.
 
-use std::path::{Path, PathBuf};
+use crate::support::{testdata, text};
 use std::process::{Command, Output, Stdio};
 
 use lapin::options::{
@@ -14,12 +16,6 @@ use serde_json::Value;
 
 const URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 const REV: &str = "9c6e4c31ad26efdad0b9af47a2b530bc414ce2c3";
-
-fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(p)
-}
 
 fn unique(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -89,10 +85,6 @@ fn publish(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[tokio::test]
@@ -170,35 +162,155 @@ async fn confirmed_jobs_arrive_with_body_and_properties() {
     );
 }
 
+/// A JSON-lines file of `n` distinct jobs (one run's job, numbered task ids).
+fn job_file(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let one = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args([
+            "treeherder",
+            "job",
+            testdata("stackviz/tempest_fixture/input/tempest.subunit")
+                .to_str()
+                .unwrap(),
+            "--project",
+            "p",
+            "--revision",
+            REV,
+        ])
+        .output()
+        .unwrap();
+    let mut job: Value = serde_json::from_slice(&one.stdout).unwrap();
+    let mut lines = String::new();
+    for i in 0..n {
+        job["taskId"] = Value::from(format!("rp-job-{i}"));
+        lines.push_str(&job.to_string());
+        lines.push('\n');
+    }
+    let file = dir.join("jobs.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    file
+}
+
+fn publish_with(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args(["pulse", "publish"])
+        .args(args)
+        .env("PULSE_URL", url)
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 #[tokio::test]
-async fn an_unroutable_job_is_a_failure_with_exit_3() {
+async fn an_unroutable_publish_is_refused_once_with_what_to_do_or_allowed() {
     let (_conn, ch) = broker().await;
     let exchange = unique("nobody-listens");
     setup(&ch, &exchange, None).await;
-    let input = testdata("stackviz/tempest_fixture/input/tempest.subunit");
-    let o = publish(&[
-        input.to_str().unwrap(),
-        "--exchange",
-        &exchange,
-        "--project",
-        "p",
-        "--revision",
-        REV,
-    ]);
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let file = job_file(dir.path(), 200);
+    let f = file.to_str().unwrap();
+    let o = publish(&[f, "--exchange", &exchange]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
-        text(&o.stdout).starts_with("published 0, failed 1"),
+        text(&o.stdout).starts_with("published 0, failed 200"),
         "{}",
         text(&o.stdout)
     );
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "one message, not one per job: {err}"
+    );
     assert!(
-        text(&o.stderr).contains("312 NO_ROUTE"),
+        err.starts_with(&format!(
+            "ERROR 200 job(s) not routed: no queue is bound to exchange {exchange} for routing key \"treeherder.p._\""
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--allow-unroutable"), "{err}");
+    assert!(
+        !err.contains("guest:guest"),
+        "the password must not be printed"
+    );
+
+    let o = publish(&[f, "--exchange", &exchange, "--allow-unroutable"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        format!(
+            "published 200, failed 0 (exchange {exchange}); 200 published, not routed (no queue is bound for them)\n"
+        )
+    );
+    assert!(
+        text(&o.stderr).starts_with("WARN 200 job(s) not routed"),
         "{}",
         text(&o.stderr)
     );
+}
+
+#[tokio::test]
+async fn every_url_form_kombu_reads_as_the_default_vhost_works() {
+    let (_conn, ch) = broker().await;
+    let exchange = unique("url-forms");
+    let queue = setup(&ch, &exchange, Some("#")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = job_file(dir.path(), 1);
+    for url in [
+        "amqp://guest:guest@127.0.0.1:5672/",
+        "amqp://guest:guest@127.0.0.1:5672",
+        "amqp://guest:guest@127.0.0.1:5672/%2F",
+        "amqp://guest:guest@127.0.0.1:5672//",
+        "amqp://guest:guest@localhost/",
+    ] {
+        let o = publish_with(url, &[file.to_str().unwrap(), "--exchange", &exchange]);
+        assert_eq!(o.status.code(), Some(0), "{url}: {}", text(&o.stderr));
+        let m = ch
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap();
+        assert!(m.is_some(), "{url}: the job arrived");
+    }
+}
+
+#[tokio::test]
+async fn a_cause_shared_by_every_job_is_reported_once_with_the_count() {
+    let (_conn, ch) = broker().await;
+    let exchange = unique("causes");
+    setup(&ch, &exchange, Some("#")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = job_file(dir.path(), 50);
+    let f = file.to_str().unwrap();
+    for (url, cause) in [
+        ("amqp://guest:guest@127.0.0.1:1/", "Connection refused"),
+        ("amqp://guest:wrong@127.0.0.1:5672/", "ACCESS_REFUSED"),
+        (
+            "amqp://guest:guest@127.0.0.1:5672/no-such-vhost",
+            "NOT_ALLOWED",
+        ),
+    ] {
+        let o = publish_with(url, &[f, "--exchange", &exchange, "--attempts", "2"]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{url}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{url}: {err}");
+        assert!(
+            errors[0].starts_with("ERROR 50 job(s) not published: ") && errors[0].contains(cause),
+            "{url}: {err}"
+        );
+        assert!(
+            !err.contains(":wrong@"),
+            "the password must not be printed: {err}"
+        );
+    }
+    let o = publish_with(
+        "amqp://guest:guest@127.0.0.1:5672/no-such-vhost",
+        &[f, "--exchange", &exchange],
+    );
     assert!(
-        !text(&o.stderr).contains("guest:guest"),
-        "the password must not be printed"
+        text(&o.stderr).contains("the vhost is \"no-such-vhost\", read from the URL's path"),
+        "{}",
+        text(&o.stderr)
     );
 }
 
@@ -275,9 +387,46 @@ fn dry_run_validates_and_prints_without_a_broker() {
     );
 }
 
+/// The vhost the restart test closes connections in, created (with permissions for
+/// guest) when missing.
+const TEST_VHOST: &str = "resultpipe-test";
+
+fn ensure_test_vhost() {
+    let ctl = |args: &[&str]| {
+        let o = Command::new("rabbitmqctl")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("rabbitmqctl is needed to set up the test vhost: {e}"));
+        assert!(
+            o.status.success(),
+            "rabbitmqctl {args:?}: {}",
+            text(&o.stderr)
+        );
+        text(&o.stdout)
+    };
+    let vhosts = ctl(&["list_vhosts", "--quiet", "--no-table-headers"]);
+    if !vhosts.lines().any(|l| l.trim() == TEST_VHOST) {
+        ctl(&["add_vhost", TEST_VHOST]);
+    }
+    ctl(&[
+        "set_permissions",
+        "-p",
+        TEST_VHOST,
+        "guest",
+        ".*",
+        ".*",
+        ".*",
+    ]);
+}
+
 #[tokio::test]
 async fn connections_closed_by_the_broker_mid_run_lose_no_job() {
-    let (conn, ch) = broker().await;
+    ensure_test_vhost();
+    let url = format!("amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}");
+    let conn = Connection::connect(&url, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
     let exchange = unique("reconnect");
     let opts = ExchangeDeclareOptions {
         durable: true,
@@ -316,31 +465,9 @@ async fn connections_closed_by_the_broker_mid_run_lose_no_job() {
     drop(conn);
 
     // 20 000 distinct jobs
-    let one = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
-        .args([
-            "treeherder",
-            "job",
-            testdata("stackviz/tempest_fixture/input/tempest.subunit")
-                .to_str()
-                .unwrap(),
-            "--project",
-            "p",
-            "--revision",
-            REV,
-        ])
-        .output()
-        .unwrap();
-    let mut job: Value = serde_json::from_slice(&one.stdout).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("jobs.jsonl");
-    let mut lines = String::new();
     const N: usize = 20_000;
-    for i in 0..N {
-        job["taskId"] = Value::from(format!("rp-reconnect-{i}"));
-        lines.push_str(&job.to_string());
-        lines.push('\n');
-    }
-    std::fs::write(&file, lines).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = job_file(dir.path(), N);
 
     let child = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
         .args([
@@ -352,12 +479,12 @@ async fn connections_closed_by_the_broker_mid_run_lose_no_job() {
             "--attempts",
             "10",
         ])
-        .env("PULSE_URL", URL)
+        .env("PULSE_URL", &url)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // close every connection a few times while it publishes
+    // close every connection of the test vhost a few times while it publishes
     let closer = std::thread::spawn(|| {
         let mut closed = 0;
         for _ in 0..3 {
@@ -365,6 +492,8 @@ async fn connections_closed_by_the_broker_mid_run_lose_no_job() {
             let ok = Command::new("rabbitmqctl")
                 .args([
                     "close_all_connections",
+                    "-p",
+                    TEST_VHOST,
                     "resultpipe test: simulated broker restart",
                 ])
                 .output()
@@ -397,7 +526,10 @@ async fn connections_closed_by_the_broker_mid_run_lose_no_job() {
     );
 
     // every taskId arrived at least once
-    let (conn, ch) = broker().await;
+    let conn = Connection::connect(&url, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
     let mut seen = vec![false; N];
     while let Some(m) = ch
         .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
@@ -406,7 +538,7 @@ async fn connections_closed_by_the_broker_mid_run_lose_no_job() {
     {
         let body: Value = serde_json::from_slice(&m.delivery.data).unwrap();
         let id = body["taskId"].as_str().unwrap();
-        let i: usize = id.trim_start_matches("rp-reconnect-").parse().unwrap();
+        let i: usize = id.trim_start_matches("rp-job-").parse().unwrap();
         seen[i] = true;
     }
     let missing: Vec<usize> = (0..N).filter(|&i| !seen[i]).collect();

@@ -3,6 +3,7 @@
 //! payload hash, ±60 s clock skew, replayed nonces. It answers like Treeherder
 //! (403 + `{"detail": ...}`) and can be scripted to fail first.
 
+use crate::support::{testdata, text};
 use std::collections::HashSet;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,9 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-#[path = "support/http.rs"]
-mod http;
-use http::{Request as HttpRequest, header, read_request};
+use crate::support::http::{Request as HttpRequest, header, read_request};
 
 const ID: &str = "treeherder-etl-test";
 const KEY: &str = "6c9f9d1e-2b1c-4b9e-9d3a-0f1e2d3c4b5a";
@@ -136,12 +135,6 @@ fn handle(
     out.flush()
 }
 
-fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(p)
-}
-
 /// A REST jobs collection: the job items of the Hawk vectors (Treeherder's own layout).
 fn collection(dir: &Path) -> PathBuf {
     let v: Value = serde_json::from_str(
@@ -171,10 +164,6 @@ fn submit(port: u16, file: &Path, secret: &str) -> Output {
         .env("CI", "true")
         .output()
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]

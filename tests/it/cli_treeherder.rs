@@ -1,39 +1,16 @@
 //! `resultpipe treeherder job` and `treeherder validate` as CI scripts call them.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use crate::support::{testdata, text};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(p)
-}
-
 fn resultpipe(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_resultpipe"));
-    c.args(args).env("CI", "true");
-    for v in [
-        "TREEHERDER_PROJECT",
-        "TREEHERDER_REVISION",
-        "GITHUB_SHA",
-        "CI_COMMIT_SHA",
-        "GIT_COMMIT",
-        "JOB_NAME",
-        "GITHUB_JOB",
-        "CI_JOB_NAME",
-    ] {
-        c.env_remove(v);
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.stdin(Stdio::null()).output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    crate::support::resultpipe()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
 }
 
 const REV: &str = "9c6e4c31ad26efdad0b9af47a2b530bc414ce2c3";
@@ -223,19 +200,25 @@ fn invalid_settings_are_caught_before_anything_is_written() {
 }
 
 #[test]
-fn unreadable_input_gives_an_exception_job() {
-    let o = resultpipe(
-        &[
-            "treeherder",
-            "job",
-            "/nonexistent/run.subunit",
-            "--project",
-            "p",
-            "--revision",
-            REV,
-        ],
-        &[],
+fn unreadable_input_is_an_error_or_on_request_an_exception_job() {
+    let args = [
+        "treeherder",
+        "job",
+        "/nonexistent/run.subunit",
+        "--project",
+        "p",
+        "--revision",
+        REV,
+    ];
+    let o = resultpipe(&args, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty());
+    assert!(
+        text(&o.stderr).starts_with("error: cannot read /nonexistent/run.subunit"),
+        "{}",
+        text(&o.stderr)
     );
+    let o = resultpipe(&[&args[..], &["--unreadable-as-exception"]].concat(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(jobs(&o)[0]["result"], "exception");
     assert!(

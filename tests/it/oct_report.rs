@@ -2,8 +2,9 @@
 //! the golden runs, cell by cell; the inputs OCT crashes on; and the page opened in a
 //! real headless Chromium.
 
+use crate::support::{oct_case, text};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -14,12 +15,6 @@ const CASES: [&str; 3] = [
     "upstream-fixture-37rows",
 ];
 
-fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/oct")
-        .join(p)
-}
-
 fn oct(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_resultpipe"))
         .arg("oct")
@@ -27,10 +22,6 @@ fn oct(args: &[&str]) -> Output {
         .env("CI", "true")
         .output()
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn unescape(s: &str) -> String {
@@ -102,9 +93,9 @@ fn run_rebuild(case: &str, out: &Path) -> Output {
     let o = oct(&[
         "rebuild-results",
         out.to_str().unwrap(),
-        testdata(&format!("{case}/config.json")).to_str().unwrap(),
+        oct_case(&format!("{case}/config.json")).to_str().unwrap(),
         "-f",
-        testdata(&format!("{case}/results.sqlite"))
+        oct_case(&format!("{case}/results.sqlite"))
             .to_str()
             .unwrap(),
     ]);
@@ -122,7 +113,7 @@ fn every_table_cell_equals_octs_for_every_golden_run() {
         let out = dir.path().join(case);
         let o = run_rebuild(case, &out);
         let golden =
-            std::fs::read_to_string(testdata(&format!("{case}/expected/results.html"))).unwrap();
+            std::fs::read_to_string(oct_case(&format!("{case}/expected/results.html"))).unwrap();
         let ours = std::fs::read_to_string(out.join("results.html")).unwrap();
         let json: Value =
             serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
@@ -237,7 +228,7 @@ fn every_table_cell_equals_octs_for_every_golden_run() {
         // OCT's console lines
         let stdout = text(&o.stdout);
         let want =
-            std::fs::read_to_string(testdata(&format!("{case}/expected/rebuild_stdout.txt")))
+            std::fs::read_to_string(oct_case(&format!("{case}/expected/rebuild_stdout.txt")))
                 .unwrap();
         for line in want.lines().filter(|l| {
             [
@@ -282,7 +273,7 @@ fn raw_chart_needs_ten_values_like_oct() {
 fn report_command_writes_both_files_and_an_empty_table_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("new/dir");
-    let db = testdata("upstream-fixture-empty/results.sqlite");
+    let db = oct_case("upstream-fixture-empty/results.sqlite");
     let o = oct(&["report", db.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(
@@ -685,7 +676,7 @@ fn chart_data_equals_octs_graphs() {
                 s["name"].as_str().unwrap().to_owned()
             };
             let svg = |kind: &str| {
-                std::fs::read_to_string(testdata(&format!("{case}/expected/{file}_{kind}.svg")))
+                std::fs::read_to_string(oct_case(&format!("{case}/expected/{file}_{kind}.svg")))
                     .unwrap()
             };
             // the raw chart: the mean of each tenth of the series

@@ -1,14 +1,8 @@
 //! `resultpipe oct results-to-csv` against OCT 0.4.12's own CSVs of the golden runs, and
 //! the inputs OCT crashes on.
 
-use std::path::{Path, PathBuf};
+use crate::support::{oct_case, text};
 use std::process::{Command, Output};
-
-fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/oct")
-        .join(p)
-}
 
 fn to_csv(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_resultpipe"))
@@ -17,10 +11,6 @@ fn to_csv(args: &[&str]) -> Output {
         .env("CI", "true")
         .output()
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]
@@ -33,7 +23,7 @@ fn byte_identical_to_octs_csv_for_every_golden_run() {
         "upstream-fixture-37rows",
         "upstream-fixture-empty",
     ] {
-        let db = testdata(&format!("{case}/results.sqlite"));
+        let db = oct_case(&format!("{case}/results.sqlite"));
         for (cmd, delim, expected) in [
             ("results-to-csv", None, "results.csv"),
             ("to-csv", Some(","), "results_comma.csv"),
@@ -46,7 +36,7 @@ fn byte_identical_to_octs_csv_for_every_golden_run() {
             args.extend([db.to_str().unwrap(), out.to_str().unwrap()]);
             let o = to_csv(&args);
             assert_eq!(o.status.code(), Some(0), "{case}: {}", text(&o.stderr));
-            let want = std::fs::read(testdata(&format!("{case}/expected/{expected}"))).unwrap();
+            let want = std::fs::read(oct_case(&format!("{case}/expected/{expected}"))).unwrap();
             assert_eq!(std::fs::read(&out).unwrap(), want, "{case} {expected}");
             n += 1;
         }
