@@ -61,10 +61,16 @@ pub fn report(failure: &Failure) {
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct Verbosity {
     /// Only print errors; no progress bar.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 1000
+    )]
     pub quiet: bool,
     /// More detail on stderr: -v what is done and how long it took, -vv debugging.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, display_order = 1001)]
     pub verbose: u8,
 }
 
@@ -152,7 +158,12 @@ Exit codes:
     pub const LOCAL: &str = "\
 Exit codes:
   0  success
-  2  usage or input error: bad flags, an input missing or unreadable, invalid jobs";
+  2  usage or input error: bad flags, an input missing or unreadable, an output that
+     cannot be written, invalid jobs";
+    pub const VALIDATE: &str = "\
+Exit codes:
+  0  every job is valid
+  2  a job is invalid, an input holds no jobs, or an input is missing or unreadable";
     pub const DELIVERY: &str = "\
 Exit codes:
   0  success: everything was delivered (or --dry-run, or reporting switched off)

@@ -18,13 +18,14 @@ use crate::model::load_stats::{SeriesStats, StatsError, compile};
 #[derive(Debug, Clone, Subcommand)]
 pub enum OctCommand {
     /// Write DIR/results.html and DIR/results.json for a results.sqlite.
+    #[command(after_help = super::exit_help::LOCAL)]
     Report(ReportArgs),
     /// OCT's shape: rebuild RESULTS_DIR/results.html (and results.json) from CONFIG and
     /// RESULTS_DIR/results.sqlite (or -f).
-    #[command(name = "rebuild-results", visible_alias = "rebuild")]
+    #[command(name = "rebuild-results", visible_alias = "rebuild", after_help = super::exit_help::LOCAL)]
     RebuildResults(RebuildArgs),
     /// Export the results table to CSV, byte-identical to OCT's `results-to-csv`.
-    #[command(name = "results-to-csv", visible_alias = "to-csv")]
+    #[command(name = "results-to-csv", visible_alias = "to-csv", after_help = super::exit_help::LOCAL)]
     ResultsToCsv(CsvArgs),
 }
 

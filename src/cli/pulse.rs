@@ -18,6 +18,7 @@ use crate::sinks::retry::Backoff;
 #[derive(Debug, Clone, Subcommand)]
 pub enum PulseCommand {
     /// Publish jobs to a Pulse exchange with publisher confirms.
+    #[command(after_help = super::exit_help::DELIVERY)]
     Publish(Box<PublishArgs>),
 }
 

@@ -21,13 +21,14 @@ use crate::sinks::splunk_hec::{AckSettings, BatchLimits, HecSettings, deliver_ev
 #[derive(Debug, Clone, Subcommand)]
 pub enum SplunkCommand {
     /// Send run and job events to a Splunk HTTP Event Collector.
+    #[command(after_help = super::exit_help::DELIVERY)]
     Send(Box<SendArgs>),
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct SendArgs {
     /// Subunit files (v2 or v1), `-` for stdin, `.stestr`/`.testrepository` directories,
-    /// or OCT results.sqlite files.
+    /// or OCT results.sqlite files; plain or gzipped.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// HEC base URL, e.g. https://splunk.example.org:8088. Without one, reporting is

@@ -25,12 +25,15 @@ use crate::treeherder::schema::{JobSchema, SchemaVersion, Violation};
 #[derive(Debug, Clone, Subcommand)]
 pub enum TreeherderCommand {
     /// Write pulse-job documents (JSON lines, one job per input run), validated first.
+    #[command(after_help = super::exit_help::LOCAL)]
     Job(Box<JobArgs>),
     /// Validate JSON documents or JSON lines against a pulse-job schema (exit 2 if any
     /// job is invalid).
+    #[command(after_help = super::exit_help::VALIDATE)]
     Validate(ValidateArgs),
     /// POST a collection (a JSON array, or JSON lines) to Treeherder's REST API, signed
     /// with Hawk; credentials from TREEHERDER_CLIENT_ID and TREEHERDER_SECRET.
+    #[command(after_help = super::exit_help::DELIVERY)]
     Submit(SubmitArgs),
 }
 
@@ -80,7 +83,8 @@ impl SchemaArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
-    /// JSON files (an object, an array of objects, or JSON lines); `-` for stdin.
+    /// JSON files (an object, an array of objects, or JSON lines; plain or gzipped);
+    /// `-` for stdin.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     #[command(flatten)]
@@ -89,7 +93,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct JobArgs {
-    /// Subunit files (v2 or v1), `-` for stdin, or directories holding a repository.
+    /// Subunit files (v2 or v1, plain or gzipped), `-` for stdin, or directories
+    /// holding a `.stestr` / `.testrepository` (its latest run).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Where to write the jobs (JSON lines); `-` is stdout.

@@ -2,6 +2,7 @@
 //! per file: the build is faster and `target/` far smaller). Each module is one area;
 //! `support` holds what they share.
 
+mod cli_help;
 mod cli_inputs;
 mod cli_resultpipe;
 mod cli_treeherder;
