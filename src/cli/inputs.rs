@@ -293,10 +293,9 @@ pub fn log_report(label: &str, report: &ReadReport) {
             report.problem_count - report.problems.len() as u64
         );
     }
-    if report.problem_count > 0 {
+    if report.error_count > 0 {
         tracing::warn!(
-            "{label}: {} problem(s) while reading ({} corrupt region(s)); every valid packet was read",
-            report.problem_count,
+            "{label}: {} corrupt region(s) skipped; every valid packet around them was read",
             report.error_count
         );
     }

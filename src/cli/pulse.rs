@@ -113,6 +113,16 @@ fn publish_cmd(a: PublishArgs, v: Verbosity) -> Result<u8, Failure> {
     if !runs.is_empty() {
         jobs.extend(jobs_from_runs(&runs, &a.job, v)?);
     }
+    if jobs.is_empty() {
+        return Err(Failure::input(format!(
+            "no jobs in {}: nothing to publish",
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     check_all(&schema, &jobs, "nothing published")?;
     let messages: Vec<Message> = jobs
         .iter()

@@ -115,7 +115,7 @@ pub enum SubmitError {
         message: String,
     },
     /// Still failing after every retry.
-    #[error("gave up after {attempts} attempts on {url}: {last}")]
+    #[error("gave up after {attempts} attempt(s) on {url}: {last}")]
     GaveUp {
         attempts: u32,
         url: String,
@@ -190,7 +190,7 @@ pub fn submit(
         if attempt > 1 {
             let wait = backoff.delay(attempt - 1);
             tracing::warn!(
-                "treeherder: {last}; retrying in {:.1}s (attempt {attempt}/{})",
+                "treeherder: {last}; trying again in {:.1}s (attempt {attempt} of {})",
                 wait.as_secs_f64(),
                 backoff.attempts
             );
@@ -216,7 +216,10 @@ pub fn submit(
         let resp = match sent {
             Ok(r) => r,
             Err(e) => {
-                last = format!("cannot reach {url}: {}", crate::sinks::error_chain(&e));
+                last = format!(
+                    "cannot reach the server: {}",
+                    crate::sinks::error_chain(&e.without_url())
+                );
                 continue;
             }
         };

@@ -645,3 +645,31 @@ fn reading_problems_are_printed_once_on_stderr_from_the_first_column() {
     // the summary keeps nothing, so it says nothing about keeping bytes
     assert!(!o.stderr.contains("kept"), "{}", o.stderr);
 }
+
+#[test]
+fn a_job_file_without_jobs_is_an_error_not_a_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("jobs.jsonl");
+    std::fs::write(&empty, "\n").unwrap();
+    let o = resultpipe()
+        .args(["treeherder", "validate", s(&empty)])
+        .out();
+    assert_eq!(o.code, Some(2), "{}", o.stdout);
+    assert!(
+        o.stderr.contains("no jobs in ") && o.stderr.contains("jobs.jsonl"),
+        "{}",
+        o.stderr
+    );
+    let o = resultpipe()
+        .args([
+            "pulse",
+            "publish",
+            s(&empty),
+            "--exchange",
+            "exchange/u/x",
+            "--dry-run",
+        ])
+        .out();
+    assert_eq!(o.code, Some(2), "{}", o.stdout);
+    assert!(o.stderr.contains("nothing to publish"), "{}", o.stderr);
+}

@@ -242,6 +242,29 @@ fn splunk_dry_run_of_oct_results_has_one_job_event_per_transaction() {
     assert_eq!(first_job["event"]["ChildID"], "Noname");
     assert!(first_job["event"]["timers"].is_object());
     assert!(first_job["event"]["timetaken"].as_f64().unwrap() > 0.0);
+    // OCT names a results directory after its run: that is the run's default name
+    assert!(
+        ev.iter()
+            .all(|e| e["event"]["run"] == "live-2turrets-errors-timers"),
+        "{:?}",
+        ev[0]
+    );
+    // also from within it, and through gzip
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("results_2026.11.30_10.00.00");
+    std::fs::create_dir(&run_dir).unwrap();
+    std::fs::write(
+        run_dir.join("results.sqlite"),
+        crate::support::gzip(&std::fs::read(&input).unwrap()),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args(["splunk", "send", "--dry-run", "results.sqlite"])
+        .current_dir(&run_dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(events(&o)[0]["event"]["run"], "results_2026.11.30_10.00.00");
 }
 
 #[test]

@@ -346,3 +346,43 @@ fn jobs_from_a_run_in_rest_layout_are_submitted() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(srv.seen.lock().unwrap().requests[0].3, 200);
 }
+
+#[test]
+fn an_unreachable_server_is_reported_with_its_cause_and_the_attempts_made() {
+    // a port nothing listens on: bind one, then let it go
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = collection(dir.path());
+    let o = Command::new(env!("CARGO_BIN_EXE_resultpipe"))
+        .args([
+            "treeherder",
+            "submit",
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+            "--project",
+            "mozilla-central",
+            "--attempts",
+            "3",
+            "jobs",
+            file.to_str().unwrap(),
+        ])
+        .env("TREEHERDER_CLIENT_ID", ID)
+        .env("TREEHERDER_SECRET", KEY)
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(err.matches("trying again in").count(), 2, "{err}");
+    assert!(err.contains("(attempt 3 of 3)"), "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("error: gave up after 3 attempt(s) on http://127.0.0.1:")
+            && last.ends_with("Connection refused (os error 111)"),
+        "{err}"
+    );
+    assert!(!err.contains(KEY), "the secret is never printed");
+}
