@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The Pulse tests talk to the real RabbitMQ on 127.0.0.1:5672 (guest/guest): start it if
-# it is down and wait until it accepts connections. If it cannot be started, those tests
-# fail (they never skip).
+# The Pulse and README tests talk to the real RabbitMQ on 127.0.0.1:5672 (guest/guest):
+# start it if it is down and wait until it accepts connections. If it cannot be started,
+# those tests fail (they never skip). One test creates a vhost of its own
+# (resultpipe-test) with rabbitmqctl and closes only that vhost's connections.
 broker_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 if ! broker_up; then
   echo "starting RabbitMQ (rabbitmq-server -detached)..."
@@ -15,7 +16,7 @@ if ! broker_up; then
 fi
 broker_up || echo "warning: RabbitMQ is not reachable on 127.0.0.1:5672; the Pulse tests will fail" >&2
 
-# The OCT report test opens the page in a real headless Chromium (Debian's package).
+# The report tests open pages in a real headless Chromium (Debian's package).
 have_browser() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }
 if ! have_browser && command -v apt-get >/dev/null; then
   echo "installing Chromium for the report test (apt-get install chromium)..."
@@ -25,6 +26,10 @@ if ! have_browser && command -v apt-get >/dev/null; then
     echo "warning: could not install chromium; the browser test will fail" >&2
 fi
 
+# Formatting is checked too: rustfmt comes with rustup's default profile; add it if not.
+if ! cargo fmt --version >/dev/null 2>&1 && command -v rustup >/dev/null; then
+  rustup component add rustfmt
+fi
 cargo fmt --check
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"

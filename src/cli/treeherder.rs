@@ -40,7 +40,7 @@ pub enum TreeherderCommand {
 #[derive(Debug, Clone, Args)]
 pub struct SubmitArgs {
     /// Treeherder base URL, e.g. https://treeherder.example.org
-    #[arg(long)]
+    #[arg(long, env = "TREEHERDER_URL")]
     pub server: String,
     /// Treeherder project (repository name) the collection is for.
     #[arg(long)]

@@ -9,6 +9,7 @@ mod cli_treeherder;
 mod oct_csv;
 mod oct_report;
 mod pulse_rabbitmq;
+mod readme;
 mod splunk_hec;
 mod stackviz_cases;
 mod subunit_fixtures;

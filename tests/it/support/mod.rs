@@ -4,6 +4,7 @@
 pub mod hec;
 pub mod http;
 pub mod subunit;
+pub mod treeherder;
 
 use std::path::{Path, PathBuf};
 
