@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: generates the issue's 100k-test stream (≈154 MB) once, runs the
 # release binaries over it and prints wall time, MB/s, tests/s and peak RSS.
-# Needs python3 with python-subunit (installed with pip if missing) and
-# ../shared/tools/gen_subunit.py. Usage: scripts/bench.sh [runs per command, default 3]
+# Needs python3 with python-subunit (installed with pip if missing); the generators are
+# in scripts/gen/. Usage: scripts/bench.sh [runs per command, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 data=bench-data
-gen=../shared/tools/gen_subunit.py
+gen=scripts/gen/gen_subunit.py
 mkdir -p "$data"
 input=$data/big.subunit
 if [ ! -s "$input" ]; then
@@ -40,6 +40,8 @@ measure "stackviz-export --layout current -z" $bin/stackviz-export --layout curr
 measure "stackviz-export -z (seed layout)" $bin/stackviz-export -z -f "$input" "$data/out"
 measure "stackviz-export -i (stdin, current)" sh -c "$bin/stackviz-export --layout current -i $data/out < $input"
 measure "resultpipe summary" $bin/resultpipe summary "$input"
+[ -s "$input.gz" ] || gzip -c "$input" >"$input.gz"
+measure "resultpipe summary (gzipped input)" $bin/resultpipe summary "$input.gz"
 rm -rf "$data/out" "$data/time.txt" "$data/stderr.txt"
 
 # Treeherder / Pulse: 50 000 jobs from one run's job, each with its own taskId.
@@ -83,7 +85,7 @@ fi
 # needs about 60 s of CPU and 1 GB for each).
 oct=$data/oct-big.sqlite
 if [ ! -s "$oct" ]; then
-  python3 ../shared/tools/gen_oct_big.py "$oct" 1000000 3600
+  python3 scripts/gen/gen_oct_big.py "$oct" 1000000 3600
 fi
 echo '{"run_time": 3600, "results_ts_interval": 10, "testing": false, "progress_bar": false, "turrets": []}' >"$data/oct-config.json"
 measure_oct() {
@@ -102,7 +104,7 @@ measure_oct "oct report (1M rows)" $bin/resultpipe oct report "$oct" --config "$
 measure_oct "oct results-to-csv (1M rows)" $bin/resultpipe oct results-to-csv "$oct" "$data/oct-big.csv"
 rm -rf "$data/oct-big.csv" "$data/oct-report" "$data/time.txt"
 
-# Splunk HEC: run events to the loopback HEC of the test suite (tests/support/hec.rs:
+# Splunk HEC: run events to the loopback HEC of the test suite (tests/it/support/hec.rs:
 # token check, gzip, every envelope parsed), from the 100k-test stream (200 018 events)
 # and the 1M-row OCT database (1 000 004 events); then the library's delivery alone.
 cargo bench --quiet --bench hec --no-run 2>/dev/null
