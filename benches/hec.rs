@@ -1,5 +1,5 @@
 //! Splunk HEC delivery throughput (events/s) to the loopback HEC of the test suite
-//! (`tests/support/hec.rs`: real TCP, token check, gzip decoding, every envelope
+//! (`tests/it/support/hec.rs`: real TCP, token check, gzip decoding, every envelope
 //! parsed): 100 000 run events rendered, batched, gzipped and sent by
 //! `deliver_events`, gzip on and off.
 //!

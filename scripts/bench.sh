@@ -115,3 +115,9 @@ for input in "$input" "$oct"; do
   echo "  (input: $input; best of $runs)"
 done
 cargo bench --quiet --bench hec -- --noplot 2>/dev/null | grep -E "^splunk_hec|thrpt" || true
+
+# In-process benchmarks (criterion): the subunit v2 reader alone (scanning, and scanning
+# with grouping into records), and generating + validating one Treeherder job.
+for b in reader treeherder; do
+  cargo bench --quiet --bench "$b" -- --noplot 2>/dev/null | grep -E "^[a-z_0-9]+/|time:|thrpt:" || true
+done

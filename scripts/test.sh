@@ -31,6 +31,8 @@ if ! cargo fmt --version >/dev/null 2>&1 && command -v rustup >/dev/null; then
   rustup component add rustfmt
 fi
 cargo fmt --check
+# A CI machine builds once: incremental compilation would only cost time and disk.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"
 else

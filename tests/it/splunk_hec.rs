@@ -1,5 +1,5 @@
 //! `resultpipe splunk send` against an HTTP Event Collector on loopback
-//! (`tests/support/hec.rs`) that checks tokens, parses batches, answers with HEC's
+//! (`support/hec.rs`) that checks tokens, parses batches, answers with HEC's
 //! documented error bodies, keeps ack ids, and fails on script. Every event must arrive
 //! exactly as `--dry-run` prints it, exactly once; every failure must be reported with
 //! the number of events lost.
