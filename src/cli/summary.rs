@@ -103,7 +103,19 @@ impl Acc {
             for f in &self.failures {
                 *times.entry(f.name.as_str()).or_default() += 1;
             }
-            w.push_str(&format!("\nFailures ({}):\n", self.failures.len()));
+            // The heading counts what it lists, by status when they differ (an
+            // unexpected success or a test that never finished is listed too).
+            let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
+            for f in &self.failures {
+                *by_status.entry(f.status).or_default() += 1;
+            }
+            let mut heading = self.failures.len().to_string();
+            if by_status.len() > 1 {
+                let parts: Vec<String> =
+                    by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
+                heading.push_str(&format!(": {}", parts.join(", ")));
+            }
+            w.push_str(&format!("\nFailures ({heading}):\n"));
             for f in &self.failures {
                 w.push_str(&format!("  {} [{}]", f.name, f.status));
                 // The same test failing more than once (on several workers, or

@@ -17,8 +17,20 @@ fn summary_of_a_failing_run_lists_failures_and_exits_1() {
     let o = resultpipe(&["summary", input.to_str().unwrap()]);
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}{}", text(&o.stderr));
-    assert!(out.starts_with("22 tests:"), "{out}");
-    assert!(out.contains("fail,") || out.contains(" fail"), "{out}");
+    assert!(
+        out.starts_with("22 tests: 9 success, 1 uxsuccess, 3 skip, 8 fail, 1 xfail\n"),
+        "{out}"
+    );
+    // the heading counts what it lists
+    let listed = out
+        .split("\nFailures (9: 1 uxsuccess, 8 fail):\n")
+        .nth(1)
+        .expect(&out)
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("    "))
+        .count();
+    assert_eq!(listed, 9, "{out}");
     // the failure's last traceback line is shown under its name
     let i = out
         .find("svcases.test_basic.PlainTests.test_fail_assert [fail]")
