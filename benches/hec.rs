@@ -1,7 +1,7 @@
 //! Splunk HEC delivery throughput (events/s) to the loopback HEC of the test suite
 //! (`tests/it/support/hec.rs`: real TCP, token check, gzip decoding, every envelope
 //! parsed): 100 000 run events rendered, batched, gzipped and sent by
-//! `deliver_events`, gzip on and off.
+//! `deliver_rendered`, gzip on and off.
 //!
 //! With `HEC_BENCH_INPUT=<subunit file>` it also runs the release `resultpipe splunk
 //! send` over that file against the receiver and prints wall time, events/s and peak
@@ -19,7 +19,7 @@ use criterion::{Criterion, Throughput, criterion_group};
 use resultpipe::emit::hec::Envelope;
 use resultpipe::model::run_events::{EventLog, RunEvent};
 use resultpipe::sinks::Secret;
-use resultpipe::sinks::splunk_hec::{HecSettings, deliver_events};
+use resultpipe::sinks::splunk_hec::{HecSettings, deliver_rendered};
 
 const TOKEN: &str = "11111111-2222-4333-8444-555555555555";
 
@@ -74,7 +74,14 @@ fn bench(c: &mut Criterion) {
         };
         g.bench_function(name, |b| {
             b.iter(|| {
-                let d = deliver_events(&settings, &env, black_box(&events));
+                let mut next = black_box(&events).iter();
+                let d = deliver_rendered(&settings, |line| match next.next() {
+                    Some(e) => {
+                        env.write(line, e);
+                        true
+                    }
+                    None => false,
+                });
                 assert!(d.error.is_none(), "{:?}", d.error);
                 assert_eq!(d.delivered, events.len() as u64);
             })

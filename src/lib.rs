@@ -7,5 +7,6 @@ pub mod cli;
 pub mod emit;
 pub mod ingest;
 pub mod model;
+pub mod pipeline;
 pub mod sinks;
 pub mod treeherder;

@@ -1,7 +1,9 @@
-//! The command-line edge: clap argument types, validated settings, logging setup, and
-//! the mapping of failures to documented exit codes.
+//! The command-line edge: clap argument types, the settings built and checked from
+//! them (secrets and CI variables read here, nowhere else), logging and progress bars,
+//! and the mapping of a job's outcome or error to the documented exit codes. The work
+//! itself is in [`crate::pipeline`]. Command modules share flags only through this
+//! module ([`JobOptions`], [`SchemaArgs`]).
 
-pub mod inputs;
 pub mod oct;
 pub mod pulse;
 pub mod splunk;
@@ -11,11 +13,19 @@ pub mod treeherder;
 
 use std::fmt;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use crate::pipeline;
+use crate::treeherder::job::JobSpec;
+use crate::treeherder::schema::{JobSchema, SchemaVersion};
+use crate::treeherder::settings::{CI_VARIABLES, SettingSource, job_spec};
 
 /// Exit codes (README "Exit codes").
 pub mod exit {
+    /// Success.
     pub const OK: u8 = 0;
     /// The run has test failures (`summary`).
     pub const FAILURES: u8 = 1;
@@ -28,11 +38,27 @@ pub mod exit {
 /// A failure that ends a command, with its exit code.
 #[derive(Debug)]
 pub struct Failure {
+    /// The exit code.
     pub code: u8,
+    /// What went wrong (printed with its causes).
     pub error: Box<dyn std::error::Error + Send + Sync>,
 }
 
+impl From<pipeline::Error> for Failure {
+    fn from(e: pipeline::Error) -> Failure {
+        let code = match e {
+            pipeline::Error::Input(_) | pipeline::Error::Output(_) => exit::USAGE,
+            pipeline::Error::Delivery(_) => exit::DELIVERY,
+        };
+        Failure {
+            code,
+            error: e.into_inner(),
+        }
+    }
+}
+
 impl Failure {
+    /// A usage or input error (exit 2).
     pub fn input(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Failure {
         Failure {
             code: exit::USAGE,
@@ -77,6 +103,63 @@ pub struct Verbosity {
 /// Whether to draw progress bars: only on a terminal, never under CI or `--quiet`.
 pub fn show_progress(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+/// Reading progress as a bar on stderr (indicatif), drawn only where [`show_progress`]
+/// allows it.
+pub struct Bars {
+    enabled: bool,
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl Bars {
+    /// Bars for a command run with `-q` or not.
+    pub fn new(quiet: bool) -> Bars {
+        Bars {
+            enabled: show_progress(quiet),
+            bar: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<indicatif::ProgressBar>> {
+        self.bar.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl crate::ingest::source::Progress for Bars {
+    fn start(&self, label: &str, len: Option<u64>) {
+        if !self.enabled {
+            return;
+        }
+        use indicatif::{ProgressBar, ProgressStyle};
+        let bar = match len {
+            Some(n) => ProgressBar::new(n).with_style(
+                ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{msg} {spinner} {bytes} {bytes_per_sec}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ),
+        };
+        *self.bar() = Some(bar.with_message(label.to_owned()));
+    }
+
+    fn advance(&self, bytes: u64) {
+        if self.enabled
+            && let Some(b) = self.bar().as_ref()
+        {
+            b.inc(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = self.bar().take() {
+            b.finish_and_clear();
+        }
+    }
 }
 
 /// Sets up `tracing` on stderr: warnings by default, errors only with `--quiet`,
@@ -181,7 +264,7 @@ pub fn finish_command(cmd: clap::Command) -> clap::Command {
     } else {
         cmd
     };
-    let cmd = treeherder::annotate_env(cmd);
+    let cmd = annotate_env(cmd);
     let names: Vec<String> = cmd
         .get_subcommands()
         .map(|c| c.get_name().to_owned())
@@ -291,4 +374,318 @@ fn finish(result: Result<u8, Failure>) -> u8 {
             f.code
         }
     }
+}
+
+/// Which pulse-job schema validates (`--schema-version`, `--schema`).
+#[derive(Debug, Clone, Args)]
+pub struct SchemaArgs {
+    /// Pulse-job schema version to validate against.
+    #[arg(long, value_enum, default_value = "2026")]
+    pub schema_version: SchemaVersionArg,
+    /// Validate against this JSON schema file instead.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
+
+/// `--schema-version`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaVersionArg {
+    /// 2016-07: draft-04, `origin.kind` required, `extra` allowed.
+    #[value(name = "2016")]
+    V2016,
+    /// 2025-06: draft-06, `origin.kind` required.
+    #[value(name = "2025")]
+    V2025,
+    /// 2026-04 (current Treeherder): `origin` is `{project, revision, id?}`.
+    #[value(name = "2026")]
+    V2026,
+}
+
+impl SchemaArgs {
+    /// The version chosen.
+    pub fn version(&self) -> SchemaVersion {
+        match self.schema_version {
+            SchemaVersionArg::V2016 => SchemaVersion::V2016,
+            SchemaVersionArg::V2025 => SchemaVersion::V2025,
+            SchemaVersionArg::V2026 => SchemaVersion::V2026,
+        }
+    }
+
+    /// The schema: the file given, else the bundled version.
+    pub fn load(&self) -> Result<JobSchema, Failure> {
+        match &self.schema {
+            Some(p) => JobSchema::from_file(p).map_err(Failure::input),
+            None => Ok(JobSchema::builtin(self.version())),
+        }
+    }
+}
+
+/// Everything a job needs besides its run; shared by `treeherder job` and
+/// `pulse publish`. Settings left out here come from `--config`, then from the CI
+/// variables named in the help (see [`CI_VARIABLES`] and [`finish_command`]).
+#[derive(Debug, Clone, Args)]
+pub struct JobOptions {
+    /// JSON object of settings (keys as the long flags: {"project": ..., "job-symbol": ...}).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub schema: SchemaArgs,
+    /// Treeherder project (repository name). Required: here, in --config or in the
+    /// environment.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Revision of the push (40 hex digits). Required: here, in --config or in the
+    /// environment.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Push id (hg pushlog id or pull request number).
+    #[arg(long)]
+    pub push_id: Option<u64>,
+    /// Origin kind for the 2016/2025 schemas: hg.mozilla.org (default) or github.com.
+    #[arg(long)]
+    pub origin_kind: Option<String>,
+    /// GitHub owner (2016/2025 schemas, github origin).
+    #[arg(long)]
+    pub github_owner: Option<String>,
+    /// Task id (default: a stable id from the push, job and input); made valid.
+    #[arg(long)]
+    pub task_id: Option<String>,
+    /// Which try of the task this is, 0 for the first (default 0).
+    #[arg(long)]
+    pub retry_id: Option<u64>,
+    /// Build system name (default resultpipe).
+    #[arg(long)]
+    pub build_system: Option<String>,
+    /// The job's name, shown when it is selected (default "tests").
+    #[arg(long)]
+    pub job_name: Option<String>,
+    /// The job's symbol in the Treeherder grid (default T).
+    #[arg(long)]
+    pub job_symbol: Option<String>,
+    /// Name of the group the job is shown in.
+    #[arg(long)]
+    pub group_name: Option<String>,
+    /// Group symbol (`?` = no group, the default).
+    #[arg(long)]
+    pub group_symbol: Option<String>,
+    /// Tier 1 to 3 (Treeherder's default: 1); tiers 2 and 3 are hidden by default.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub tier: Option<u8>,
+    /// build, test (default) or other.
+    #[arg(long)]
+    pub job_kind: Option<String>,
+    /// unscheduled, pending, running or completed (default).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Override the result (default: fail when a test failed, never finished or no
+    /// test ran; success otherwise; exception for an unreadable input with
+    /// --unreadable-as-exception).
+    #[arg(long)]
+    pub result: Option<String>,
+    /// Why the job ran (e.g. "scheduled", "retrigger").
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Who the job belongs to (an email or user name).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Product name (e.g. firefox).
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Label (option collection: opt, debug, asan, ...); repeatable.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Platform of both machines (e.g. linux64); --build-platform/--run-platform win.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Operating system of both machines (e.g. linux); --build-os/--run-os win.
+    #[arg(long)]
+    pub os: Option<String>,
+    /// Architecture of both machines (e.g. x86_64); --build-arch/--run-arch win.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Platform of the machine that built what was tested (default: --platform).
+    #[arg(long)]
+    pub build_platform: Option<String>,
+    /// Operating system of the build machine (default: --os).
+    #[arg(long)]
+    pub build_os: Option<String>,
+    /// Architecture of the build machine (default: --arch).
+    #[arg(long)]
+    pub build_arch: Option<String>,
+    /// Platform of the machine that ran the tests (default: --platform).
+    #[arg(long)]
+    pub run_platform: Option<String>,
+    /// Operating system of the machine that ran the tests (default: --os).
+    #[arg(long)]
+    pub run_os: Option<String>,
+    /// Architecture of the machine that ran the tests (default: --arch).
+    #[arg(long)]
+    pub run_arch: Option<String>,
+    /// Machine name (made to match `^[\w-]+$`: dots become dashes).
+    #[arg(long)]
+    pub machine_name: Option<String>,
+    /// Log: NAME=URL; repeatable.
+    #[arg(long = "log-url", value_name = "NAME=URL")]
+    pub log_urls: Vec<String>,
+    /// Job info link: TEXT=URL (label "artifact uploaded") or LABEL=TEXT=URL; repeatable.
+    #[arg(long = "link", value_name = "[LABEL=]TEXT=URL")]
+    pub links: Vec<String>,
+    /// An input that cannot be read (missing, unreadable) still gets a job, with result
+    /// exception and a summary saying why, instead of failing the command (for CIs that
+    /// report a run whose results are missing).
+    #[arg(long)]
+    pub unreadable_as_exception: bool,
+    /// A run in which no test ran gets result success instead of fail.
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+impl JobOptions {
+    /// The job's settings: each from its flag, else `--config`, else the first CI
+    /// variable set (see [`CI_VARIABLES`]).
+    pub fn spec(&self) -> Result<JobSpec, Failure> {
+        let config = match &self.config {
+            None => serde_json::Map::new(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Failure::input(format!("{}: cannot read config: {e}", p.display()))
+                })?;
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(m)) => m,
+                    Ok(_) => {
+                        return Err(Failure::input(format!(
+                            "{}: config must be a JSON object",
+                            p.display()
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(Failure::input(format!(
+                            "{}: config is not JSON: {e}",
+                            p.display()
+                        )));
+                    }
+                }
+            }
+        };
+        let mut spec = job_spec(&JobFlags {
+            flags: self,
+            config,
+        })
+        .map_err(Failure::input)?;
+        spec.allow_empty = self.allow_empty;
+        Ok(spec)
+    }
+
+    /// The settings of jobs made from `inputs`.
+    pub fn jobs(
+        &self,
+        inputs: Vec<PathBuf>,
+    ) -> Result<pipeline::treeherder::JobsSettings, Failure> {
+        Ok(pipeline::treeherder::JobsSettings {
+            inputs,
+            spec: self.spec()?,
+            version: self.schema.version(),
+            unreadable_as_exception: self.unreadable_as_exception,
+        })
+    }
+}
+
+/// Job settings from the flags, then the config file, then CI variables.
+struct JobFlags<'a> {
+    flags: &'a JobOptions,
+    config: serde_json::Map<String, Value>,
+}
+
+impl JobFlags<'_> {
+    fn flag(&self, key: &str) -> Option<String> {
+        let f = self.flags;
+        let num = |n: Option<u64>| n.map(|n| n.to_string());
+        match key {
+            "project" => f.project.clone(),
+            "revision" => f.revision.clone(),
+            "push-id" => num(f.push_id),
+            "origin-kind" => f.origin_kind.clone(),
+            "github-owner" => f.github_owner.clone(),
+            "task-id" => f.task_id.clone(),
+            "retry-id" => num(f.retry_id),
+            "build-system" => f.build_system.clone(),
+            "job-name" => f.job_name.clone(),
+            "job-symbol" => f.job_symbol.clone(),
+            "group-name" => f.group_name.clone(),
+            "group-symbol" => f.group_symbol.clone(),
+            "tier" => num(f.tier.map(u64::from)),
+            "job-kind" => f.job_kind.clone(),
+            "state" => f.state.clone(),
+            "result" => f.result.clone(),
+            "reason" => f.reason.clone(),
+            "owner" => f.owner.clone(),
+            "product" => f.product.clone(),
+            "platform" => f.platform.clone(),
+            "os" => f.os.clone(),
+            "arch" => f.arch.clone(),
+            "build-platform" => f.build_platform.clone(),
+            "build-os" => f.build_os.clone(),
+            "build-arch" => f.build_arch.clone(),
+            "run-platform" => f.run_platform.clone(),
+            "run-os" => f.run_os.clone(),
+            "run-arch" => f.run_arch.clone(),
+            "machine-name" => f.machine_name.clone(),
+            _ => None,
+        }
+    }
+}
+
+impl SettingSource for JobFlags<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        if let Some(v) = self.flag(key) {
+            return Some(v);
+        }
+        match self.config.get(key) {
+            Some(Value::String(s)) => return Some(s.clone()),
+            Some(Value::Number(n)) => return Some(n.to_string()),
+            _ => {}
+        }
+        let vars = CI_VARIABLES
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(&[][..], |(_, v)| *v);
+        vars.iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+    }
+
+    fn list(&self, key: &str) -> Vec<String> {
+        let flag = match key {
+            "label" => &self.flags.labels,
+            "log-url" => &self.flags.log_urls,
+            "link" => &self.flags.links,
+            _ => return Vec::new(),
+        };
+        if !flag.is_empty() {
+            return flag.clone();
+        }
+        match self.config.get(key) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Appends `[env: A, B, ...]` to the help of every job setting that CI variables can
+/// give (the variables of [`CI_VARIABLES`], first set wins), so that `--help` names
+/// them.
+fn annotate_env(mut cmd: clap::Command) -> clap::Command {
+    for (key, vars) in CI_VARIABLES {
+        let id = key.replace('-', "_");
+        if cmd.get_arguments().any(|a| a.get_id() == id.as_str()) {
+            cmd = cmd.mut_arg(id, |a| {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a.help(format!("{help} [env: {}]", vars.join(", ")))
+            });
+        }
+    }
+    cmd
 }

@@ -1,23 +1,19 @@
-//! `resultpipe splunk send INPUT... --url https://host:8088`: a run's lifecycle events
-//! (see `docs/splunk-events.md`) as Splunk HEC envelopes. Inputs are subunit streams,
-//! repositories or OCT `results.sqlite` files. Without a URL reporting is switched off
-//! (a no-op, not an error); `--dry-run` prints the envelopes as JSON lines.
+//! `resultpipe splunk send`: flags to settings (the token from `SPLUNK_HEC_TOKEN` or
+//! `--token-file`, never argv; the reporter's id from the user and host), then
+//! [`crate::pipeline::splunk`]. Without a URL reporting is switched off (a no-op, not
+//! an error); `--dry-run` prints the envelopes as JSON lines.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::inputs::{InputError, read_source, sources_for};
 use super::{Failure, exit};
-use crate::emit::details;
-use crate::emit::hec::Envelope;
-use crate::ingest::oct::{CellRef, OctDb, OctError, visit_timers};
-use crate::model::run_events::{EventLog, RunEvent};
+use crate::pipeline::splunk::{SendSettings, print, read, send as deliver};
 use crate::sinks::Secret;
-use crate::sinks::splunk_hec::{AckSettings, BatchLimits, HecSettings, deliver_events};
+use crate::sinks::splunk_hec::{AckSettings, BatchLimits, HecSettings};
 
+/// `resultpipe splunk`'s commands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum SplunkCommand {
     /// Send run and job events to a Splunk HTTP Event Collector.
@@ -25,6 +21,7 @@ pub enum SplunkCommand {
     Send(Box<SendArgs>),
 }
 
+/// `splunk send`'s flags.
 #[derive(Debug, Clone, Args)]
 pub struct SendArgs {
     /// Subunit files (v2 or v1), `-` for stdin, `.stestr`/`.testrepository` directories,
@@ -111,6 +108,7 @@ fn seconds(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(f).map_err(|_| format!("not a usable number of seconds: {s}"))
 }
 
+/// Runs a `splunk` command; returns the exit code.
 pub fn run(cmd: SplunkCommand) -> Result<u8, Failure> {
     match cmd {
         SplunkCommand::Send(a) => send(*a),
@@ -151,111 +149,32 @@ fn user_from_passwd() -> Option<String> {
     })
 }
 
-/// Whether `path` is an SQLite database (an OCT `results.sqlite`), gzipped or not.
-fn is_sqlite(path: &Path) -> bool {
-    path.as_os_str() != "-"
-        && crate::ingest::input::head(path, 16).is_ok_and(|h| h == b"SQLite format 3\0")
-}
-
-/// The run's default name: for OCT results the name of their directory (OCT names it
-/// after the run: `results/results_<date>`), else the first input's file name.
-fn default_run_name(first: &Path) -> String {
-    if is_sqlite(first) {
-        let dir = first
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map_or_else(|| std::path::absolute("."), std::path::absolute);
-        if let Some(name) = dir.ok().as_deref().and_then(Path::file_name) {
-            return name.to_string_lossy().into_owned();
-        }
-    }
-    if first.as_os_str() == "-" {
-        return "stdin".into();
-    }
-    first.file_name().map_or_else(
-        || first.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
-
 fn send(a: SendArgs) -> Result<u8, Failure> {
     let url = a.url.clone().filter(|u| !u.is_empty());
     if url.is_none() && !a.dry_run {
         eprintln!("splunk: reporting is switched off (no --url or SPLUNK_HEC_URL): nothing sent");
         return Ok(exit::OK);
     }
-    let run_name = a
-        .run
-        .clone()
-        .unwrap_or_else(|| default_run_name(&a.inputs[0]));
-    let env = Envelope {
-        host: a.host.clone(),
+    let settings = SendSettings {
+        inputs: a.inputs.clone(),
+        index: a.index.clone(),
         source: a.source.clone(),
         sourcetype: Some(a.sourcetype.clone()),
-        index: a.index.clone(),
+        host: a.host.clone(),
         id: a.id.clone().unwrap_or_else(default_id),
-        run: match &a.project {
-            Some(p) => format!("{p}_{run_name}"),
-            None => run_name,
-        },
+        run: a.run.clone(),
+        project: a.project.clone(),
     };
-
-    // Every input must be there before anything is read or sent.
-    for input in a.inputs.iter().filter(|i| !is_sqlite(i)) {
-        sources_for(input).map_err(Failure::input)?;
-    }
-    let mut log = EventLog::default();
-    for input in &a.inputs {
-        if is_sqlite(input) {
-            read_oct(input, &mut log)?;
-            continue;
-        }
-        for source in sources_for(input).map_err(Failure::input)? {
-            read_source(
-                &source,
-                false,
-                |_, _| (),
-                &mut |r, _, ()| {
-                    let error = r.status.is_failure().then(|| {
-                        let full = r
-                            .attachments
-                            .iter()
-                            .find(|x| x.name.starts_with("traceback"))
-                            .map(details::text)
-                            .unwrap_or_default();
-                        (details::last_traceback_line(r).unwrap_or_default(), full)
-                    });
-                    log.add_record(r, error);
-                },
-                &mut |_| {},
-            )
-            .map_err(|e| Failure::input(InputError::new(&source.label(), e)))?;
-        }
-    }
-    if log.untimed > 0 {
-        tracing::warn!(
-            "{} record(s) without any timestamp cannot be placed in time: no events for them",
-            log.untimed
-        );
-    }
-    let events = log.finish();
+    let events = read(&settings)?;
+    let mut out = std::io::stdout().lock();
     if a.dry_run {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let mut line = String::new();
-        for e in &events {
-            line.clear();
-            env.write(&mut line, e);
-            line.push('\n');
-            if out.write_all(line.as_bytes()).is_err() {
-                return Ok(exit::OK); // a closed pipe
-            }
-        }
-        let _ = out.flush();
+        print(&events, &mut out);
         return Ok(exit::OK);
     }
     let url = url.expect("no URL means switched off or --dry-run, handled above");
-    let settings = settings(&a, url, read_token(&a)?)?;
-    send_events(&settings, &env, &events)
+    let hec = hec_settings(&a, url, read_token(&a)?)?;
+    deliver(&events, &hec, &mut out)?;
+    Ok(exit::OK)
 }
 
 /// The HEC token: `--token-file`, else `$SPLUNK_HEC_TOKEN`. Never printed.
@@ -276,7 +195,7 @@ fn read_token(a: &SendArgs) -> Result<Secret, Failure> {
     Ok(Secret::new(token))
 }
 
-fn settings(a: &SendArgs, url: String, token: Secret) -> Result<HecSettings, Failure> {
+fn hec_settings(a: &SendArgs, url: String, token: Secret) -> Result<HecSettings, Failure> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(Failure::input(format!(
             "--url must start with http:// or https://, e.g. https://splunk.example.org:8088 (got {})",
@@ -305,92 +224,4 @@ fn settings(a: &SendArgs, url: String, token: Secret) -> Result<HecSettings, Fai
     s.ca_cert = ca_cert;
     s.insecure = a.insecure;
     Ok(s)
-}
-
-/// Sends the events; says what was delivered, or fails loudly with the number of
-/// events lost.
-fn send_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent]) -> Result<u8, Failure> {
-    let started = Instant::now();
-    let total = events.len() as u64;
-    let delivery = deliver_events(settings, env, events);
-    let secs = started.elapsed().as_secs_f64();
-    let lost = total - delivery.delivered.min(total);
-    match delivery.error {
-        None => {
-            println!(
-                "splunk: delivered {} event(s) in {} batch(es) to {} in {secs:.2} s ({}{}{})",
-                delivery.delivered,
-                delivery.batches,
-                crate::sinks::pulse::redact_url(&settings.url),
-                if delivery.gzip {
-                    "gzip"
-                } else {
-                    "uncompressed"
-                },
-                if settings.ack.is_some() {
-                    ", acknowledged"
-                } else {
-                    ""
-                },
-                if delivery.retries > 0 {
-                    format!(", {} retried request(s)", delivery.retries)
-                } else {
-                    String::new()
-                },
-            );
-            Ok(exit::OK)
-        }
-        Some(e) => {
-            tracing::error!(
-                "splunk: {lost} of {total} event(s) lost: {} delivered{}",
-                delivery.delivered,
-                if settings.ack.is_some() {
-                    " (acknowledged)"
-                } else {
-                    ""
-                }
-            );
-            Err(Failure {
-                code: exit::DELIVERY,
-                error: Box::new(e),
-            })
-        }
-    }
-}
-
-/// One `jobFinish`/`jobFail` per OCT transaction, its turret as the worker.
-fn read_oct(path: &Path, log: &mut EventLog) -> Result<(), Failure> {
-    let db = OctDb::open(path).map_err(Failure::input)?;
-    let mut skipped = 0u64;
-    let mut timers: Vec<(String, f64)> = Vec::new();
-    db.for_each_raw_row(|r| -> Result<(), OctError> {
-        let num = |c: CellRef<'_>| c.as_f64().filter(|f| f.is_finite());
-        let (Some(time), Some(took)) = (num(r.epoch), num(r.scriptrun_time)) else {
-            skipped += 1;
-            return Ok(());
-        };
-        let text = |c: CellRef<'_>| match c {
-            CellRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-            _ => None,
-        };
-        let child = text(r.turret_name).unwrap_or_else(|| "Noname".into());
-        let error = text(r.error);
-        if let CellRef::Text(t) = r.custom_timers {
-            let _ = visit_timers(t, &mut |name, v| {
-                if let Some(x) = v.as_f64() {
-                    timers.push((name.to_owned(), x));
-                }
-            });
-        }
-        log.add_transaction(time, &child, took, error.as_deref(), timers.drain(..));
-        Ok(())
-    })
-    .map_err(Failure::input)?;
-    if skipped > 0 {
-        tracing::warn!(
-            "{}: {skipped} row(s) without a usable epoch or scriptrun_time: no events for them",
-            db.path()
-        );
-    }
-    Ok(())
 }

@@ -5,6 +5,7 @@ use base64::Engine;
 
 use crate::emit::pyjson;
 use crate::model::Attachment;
+use crate::model::text::{Charset, charset, parse_mime};
 
 /// Why an attachment was not exported as the plain text it claims to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,40 +16,6 @@ pub enum Note {
     Undecodable,
     /// A charset we do not know: read as UTF-8, invalid bytes replaced.
     UnknownCharset,
-}
-
-enum Charset {
-    Utf8,
-    Latin1,
-    Unknown,
-}
-
-/// Splits a MIME type into (is text, charset parameter).
-fn parse_mime(mime: &str) -> (bool, Option<&str>) {
-    let mut parts = mime.split([';', ',']);
-    let essence = parts.next().unwrap_or("").trim();
-    let is_text = essence.len() >= 5 && essence[..5].eq_ignore_ascii_case("text/");
-    let charset = parts.find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches('"'))
-    });
-    (is_text, charset)
-}
-
-fn charset(name: Option<&str>) -> Charset {
-    let Some(name) = name else {
-        return Charset::Latin1;
-    };
-    let n = name.to_ascii_lowercase().replace('_', "-");
-    match n.as_str() {
-        "utf8" | "utf-8" | "ascii" | "us-ascii" | "u8" => Charset::Utf8,
-        "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" | "l1" | "8859" | "cp819" => {
-            Charset::Latin1
-        }
-        _ => Charset::Unknown,
-    }
 }
 
 /// Appends the JSON string for an attachment's details value and says whether the value
@@ -89,25 +56,6 @@ pub fn write_value(out: &mut Vec<u8>, att: &Attachment) -> (bool, Option<Note>) 
                 )
             }
         }
-    }
-}
-
-/// The last line of a record's traceback (the first attachment whose name starts with
-/// `traceback`), for summaries.
-pub fn last_traceback_line(rec: &crate::model::TestRecord) -> Option<String> {
-    let tb = rec
-        .attachments
-        .iter()
-        .find(|a| a.name.starts_with("traceback"))?;
-    Some(text(tb).trim().lines().last().unwrap_or("").to_owned())
-}
-
-/// The decoded text of a text attachment (for stats and summaries); lossy.
-pub fn text(att: &Attachment) -> String {
-    let (_, cs) = parse_mime(att.mime.as_deref().unwrap_or(""));
-    match charset(cs) {
-        Charset::Latin1 if att.mime.is_some() => att.data.iter().map(|&b| char::from(b)).collect(),
-        _ => String::from_utf8_lossy(&att.data).into_owned(),
     }
 }
 

@@ -8,4 +8,6 @@ pub mod output;
 pub mod pyjson;
 pub mod seed_tree;
 pub mod stackviz;
+pub mod stackviz_config;
+pub mod summary;
 pub mod svg_chart;

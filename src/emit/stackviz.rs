@@ -593,7 +593,7 @@ impl DatasetWriter {
                     .find(|a| strip_detail_key(&a.name, false) == "traceback")
                 {
                     Some(a) if layout == Layout::Seed => {
-                        let text = details::text(a);
+                        let text = a.text();
                         let lines: Vec<&str> = text.trim().split('\n').collect();
                         let last = lines.last().copied().unwrap_or("");
                         if lines.len() >= 2 && last.contains("Details") {
@@ -615,7 +615,7 @@ impl DatasetWriter {
             }
             Status::Skip => {
                 let seed_details = match rec.attachments.iter().find(|a| a.name == "reason") {
-                    Some(a) if layout == Layout::Seed => SeedDetails::Text(details::text(a)),
+                    Some(a) if layout == Layout::Seed => SeedDetails::Text(a.text()),
                     _ => SeedDetails::None,
                 };
                 st.skips.push(StatEntry {

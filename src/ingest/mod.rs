@@ -4,6 +4,7 @@
 pub mod input;
 pub mod oct;
 pub mod repository;
+pub mod source;
 pub mod subunit_v1;
 pub mod subunit_v2;
 

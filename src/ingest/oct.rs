@@ -680,7 +680,7 @@ fn py_str(v: ValueRef<'_>) -> String {
     match v {
         ValueRef::Null => "None".into(),
         ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) => crate::emit::pyjson::float_repr(f),
+        ValueRef::Real(f) => crate::model::pyfloat::float_repr(f),
         ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
     }
 }

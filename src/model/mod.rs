@@ -4,8 +4,10 @@
 pub mod load;
 pub mod load_stats;
 mod names;
+pub mod pyfloat;
 mod records;
 pub mod run_events;
+pub mod text;
 pub mod time;
 
 pub use names::{clean_test_name, strip_detail_key};

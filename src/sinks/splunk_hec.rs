@@ -7,8 +7,6 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::emit::hec::Envelope;
-use crate::model::run_events::RunEvent;
 use crate::sinks::Secret;
 use crate::sinks::retry::Backoff;
 
@@ -706,9 +704,13 @@ pub fn deliver(
     client.finish(None)
 }
 
-/// A run's events rendered, batched and gzipped on a second thread while this one
-/// sends them (see [`deliver`]).
-pub fn deliver_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent]) -> Delivery {
+/// Envelopes rendered one at a time by `render` (into the empty `line`; it returns
+/// false when there are no more), batched and gzipped on a second thread while this
+/// one sends them (see [`deliver`]). Rendering lazily keeps memory to a few batches.
+pub fn deliver_rendered(
+    settings: &HecSettings,
+    mut render: impl FnMut(&mut String) -> bool + Send,
+) -> Delivery {
     let limits = settings.limits;
     let compress = settings.gzip;
     std::thread::scope(|scope| {
@@ -720,9 +722,11 @@ pub fn deliver_events(settings: &HecSettings, env: &Envelope, events: &[RunEvent
                 let gz = compress.then(|| gzip(b.body.as_bytes()));
                 (b, gz)
             };
-            for e in events {
+            loop {
                 line.clear();
-                env.write(&mut line, e);
+                if !render(&mut line) {
+                    break;
+                }
                 if let Some(b) = batcher.push(&line)
                     && tx.send(prepared(b)).is_err()
                 {

@@ -80,14 +80,18 @@ pub fn authorization(
 }
 
 /// Which collection to POST.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
+    /// Jobs (`/jobs/`).
     Jobs,
+    /// Pushes, as resultsets were called (`/resultset/`).
     Resultset,
+    /// Job artifacts (`/artifact/`).
     Artifact,
 }
 
 impl Endpoint {
+    /// The endpoint's name in the URL.
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::Jobs => "jobs",

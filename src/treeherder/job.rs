@@ -3,10 +3,23 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::emit::details;
 use crate::model::time::rfc3339;
 use crate::model::{Status, TestRecord, Timestamp, clean_test_name};
 use crate::treeherder::schema::SchemaVersion;
+
+/// The jobs in a text: one JSON object, a JSON array of objects, or JSON lines. A line
+/// that is not JSON is returned as an error in its place.
+pub fn parse_jobs(text: &str) -> Vec<Result<Value, String>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => items.into_iter().map(Ok).collect(),
+        Ok(v) => vec![Ok(v)],
+        Err(_) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str::<Value>(l).map_err(|e| format!("not JSON: {e}")))
+            .collect(),
+    }
+}
 
 /// How many failures a job's summary names.
 const SUMMARY_FAILURES: usize = 5;
@@ -38,7 +51,8 @@ impl RunSummary {
             Status::Fail | Status::UxSuccess | Status::InProgress | Status::Unknown => {
                 self.failed += 1;
                 if self.first_failures.len() < SUMMARY_FAILURES {
-                    let last = details::last_traceback_line(r)
+                    let last = r
+                        .last_traceback_line()
                         .unwrap_or_else(|| r.status.as_str().to_owned());
                     self.first_failures
                         .push((clean_test_name(&r.id).into_owned(), last));

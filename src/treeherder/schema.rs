@@ -7,25 +7,30 @@
 use std::fmt;
 use std::path::Path;
 
-use clap::ValueEnum;
 use serde_json::Value;
 
 /// Which pulse-job schema to validate against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SchemaVersion {
     /// 2016-07: draft-04, `origin.kind` required, `extra` allowed.
-    #[value(name = "2016")]
     V2016,
     /// 2025-06: draft-06, `origin.kind` required.
-    #[value(name = "2025")]
     V2025,
     /// 2026-04 (current Treeherder): `origin` is `{project, revision, id?}`.
     #[default]
-    #[value(name = "2026")]
     V2026,
 }
 
 impl SchemaVersion {
+    /// The version's name (its year).
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaVersion::V2016 => "2016",
+            SchemaVersion::V2025 => "2025",
+            SchemaVersion::V2026 => "2026",
+        }
+    }
+
     fn text(self) -> &'static str {
         match self {
             SchemaVersion::V2016 => include_str!("../../schemas/pulse-job.2016.json"),
@@ -86,13 +91,9 @@ impl JobSchema {
     pub fn builtin(version: SchemaVersion) -> JobSchema {
         let schema: Value = serde_json::from_str(version.text()).expect("bundled schema is JSON");
         let validator = compile(&schema).expect("bundled schema compiles");
-        let name = version
-            .to_possible_value()
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default();
         JobSchema {
             validator,
-            source: format!("pulse-job {name}"),
+            source: format!("pulse-job {}", version.name()),
         }
     }
 

@@ -1,12 +1,11 @@
-//! Opening inputs (files, stdin, repository runs), reading them into records with an
-//! optional progress bar, and reporting what went wrong where.
+//! Where a run comes from (a file, stdin, a repository's run) and reading it into
+//! records: parsing and grouping run on a thread of their own while the caller consumes
+//! the records, and every problem is reported with the input's name and where in it.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ingest::{self, Format, ReadReport};
 use crate::model::{RecordBuilder, RecordPool, TestRecord};
@@ -14,10 +13,13 @@ use crate::model::{RecordBuilder, RecordPool, TestRecord};
 /// One subunit source.
 #[derive(Debug, Clone)]
 pub enum Source {
+    /// A file (subunit v2 or v1, gzipped or not).
     File(PathBuf),
+    /// Standard input.
     Stdin,
     /// One run file of a repository (subunit v1).
     RepoRun {
+        /// The run file.
         path: PathBuf,
     },
 }
@@ -51,19 +53,28 @@ impl Source {
 /// An input that cannot be read, named.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// Opening or reading it failed.
     #[error("cannot read {label}")]
     Read {
+        /// The input's name.
         label: String,
+        /// Why.
         #[source]
         source: io::Error,
     },
+    /// A directory without a usable repository.
     #[error(transparent)]
     Repository(#[from] crate::ingest::repository::RepoError),
+    /// A repository without any run.
     #[error("{0}: the repository holds no runs")]
     NoRuns(String),
+    /// A text input (JSON) that is not UTF-8.
+    #[error("{0}: not UTF-8 text (JSON expected)")]
+    NotText(String),
 }
 
 impl InputError {
+    /// A read error of the input named `label`.
     pub fn new(label: &str, source: io::Error) -> InputError {
         InputError::Read {
             label: label.to_owned(),
@@ -113,25 +124,21 @@ pub fn all_sources(inputs: &[PathBuf]) -> Result<Vec<Source>, InputError> {
 
 /// A whole text input (a job file, a collection), gzipped or not; `-` is stdin.
 /// Returns its label for messages and its text.
-pub fn read_text(path: &Path) -> Result<(String, String), super::Failure> {
+pub fn read_text(path: &Path) -> Result<(String, String), InputError> {
     let (label, bytes) = if path.as_os_str() == "-" {
         let label = "<stdin>".to_owned();
-        let opened = crate::ingest::input::decompressing(io::stdin())
-            .map_err(|e| super::Failure::input(InputError::new(&label, e)))?;
-        let bytes = crate::ingest::input::read_all_from(opened)
-            .map_err(|e| super::Failure::input(InputError::new(&label, e)))?;
+        let bytes = crate::ingest::input::decompressing(io::stdin())
+            .and_then(crate::ingest::input::read_all_from)
+            .map_err(|e| InputError::new(&label, e))?;
         (label, bytes)
     } else {
         let label = path.display().to_string();
-        let bytes = crate::ingest::input::read_all(path)
-            .map_err(|e| super::Failure::input(InputError::new(&label, e)))?;
+        let bytes = crate::ingest::input::read_all(path).map_err(|e| InputError::new(&label, e))?;
         (label, bytes)
     };
     match String::from_utf8(bytes) {
         Ok(text) => Ok((label, text)),
-        Err(_) => Err(super::Failure::input(format!(
-            "{label}: not UTF-8 text (JSON expected)"
-        ))),
+        Err(_) => Err(InputError::NotText(label)),
     }
 }
 
@@ -168,6 +175,41 @@ enum Msg<T> {
     Passthrough(Vec<u8>),
 }
 
+/// Watches reading: a command-line tool draws a progress bar, a worker or a test
+/// records or ignores it. Called from the reading thread.
+pub trait Progress: Sync {
+    /// Reading `label` starts; `len` is its size in bytes when known.
+    fn start(&self, label: &str, len: Option<u64>) {
+        let _ = (label, len);
+    }
+    /// `bytes` more bytes were read (before decompression).
+    fn advance(&self, bytes: u64) {
+        let _ = bytes;
+    }
+    /// Reading ended.
+    fn finish(&self) {}
+}
+
+/// Progress nobody watches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// A reader that tells a [`Progress`] how far it got.
+struct Watched<'a, R> {
+    inner: R,
+    progress: &'a dyn Progress,
+}
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
 /// Records per message: few, large messages keep thread hand-offs rare.
 const BATCH: usize = 512;
 
@@ -175,11 +217,11 @@ const BATCH: usize = 512;
 /// record's JSON) run on a thread of their own while the caller consumes the records;
 /// records and buffers then go back for reuse, so neither side allocates per record.
 /// `on_record` gets each record with the bytes `prepare` appended and its result, on
-/// the calling thread, in input order. Draws progress when `progress` is set, and logs
+/// the calling thread, in input order. Tells `progress` how far reading got, and logs
 /// every problem found with the input's name and the offset or line.
 pub fn read_source<T: Send>(
     source: &Source,
-    progress: bool,
+    progress: &dyn Progress,
     mut prepare: impl FnMut(&TestRecord, &mut Vec<u8>) -> T + Send,
     on_record: &mut impl FnMut(&TestRecord, &[u8], T),
     on_passthrough: &mut impl FnMut(&[u8]),
@@ -193,13 +235,12 @@ pub fn read_source<T: Send>(
         }
         Source::Stdin => (Box::new(io::stdin()), None),
     };
-    let bar = progress.then(|| progress_bar(&label, len));
+    progress.start(&label, len);
     let format = source.format();
     let pool = RecordPool::new();
     let (tx, rx) = mpsc::sync_channel::<Msg<T>>(4);
     let (back_tx, back_rx) = mpsc::channel::<Batch<T>>();
     let report = std::thread::scope(|scope| {
-        let bar = bar.clone();
         let worker_pool = pool.clone();
         let worker = scope.spawn(move || {
             let builder = RecordBuilder::with_pool(worker_pool);
@@ -219,9 +260,9 @@ pub fn read_source<T: Send>(
             let mut send_text = |b: &[u8]| {
                 let _ = text_tx.send(Msg::Passthrough(b.to_vec()));
             };
-            let input: Box<dyn Read + Send> = match bar {
-                Some(bar) => Box::new(bar.wrap_read(reader)),
-                None => reader,
+            let input = Watched {
+                inner: reader,
+                progress,
             };
             let result = ingest::read_records_with(
                 input,
@@ -252,28 +293,10 @@ pub fn read_source<T: Send>(
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("reader thread panicked")))
     });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     let report = report?;
     log_report(&label, &report);
     Ok(report)
-}
-
-fn progress_bar(label: &str, len: Option<u64>) -> ProgressBar {
-    let bar = match len {
-        Some(n) => ProgressBar::new(n).with_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{msg} {spinner} {bytes} {bytes_per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
-    };
-    bar.with_message(label.to_owned())
 }
 
 /// Logs the problems of one read: each kept one, then a count.

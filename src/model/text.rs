@@ -1,0 +1,73 @@
+//! The text of attachments as testtools reads it: the MIME type says whether bytes are
+//! text and in which charset, and a text type without a charset is ISO-8859-1.
+
+use super::{Attachment, TestRecord};
+
+/// How an attachment's bytes are to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    /// UTF-8 (and its subset ASCII).
+    Utf8,
+    /// ISO-8859-1: what testtools assumes when a text type names no charset.
+    Latin1,
+    /// A charset we do not know (read as UTF-8, invalid bytes replaced).
+    Unknown,
+}
+
+/// Splits a MIME type into (is text, charset parameter).
+pub fn parse_mime(mime: &str) -> (bool, Option<&str>) {
+    let mut parts = mime.split([';', ',']);
+    let essence = parts.next().unwrap_or("").trim();
+    let is_text = essence.len() >= 5 && essence[..5].eq_ignore_ascii_case("text/");
+    let charset = parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"'))
+    });
+    (is_text, charset)
+}
+
+/// The charset a `charset=` parameter names; none means ISO-8859-1, as testtools
+/// reads text without one.
+pub fn charset(name: Option<&str>) -> Charset {
+    let Some(name) = name else {
+        return Charset::Latin1;
+    };
+    let n = name.to_ascii_lowercase().replace('_', "-");
+    match n.as_str() {
+        "utf8" | "utf-8" | "ascii" | "us-ascii" | "u8" => Charset::Utf8,
+        "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" | "l1" | "8859" | "cp819" => {
+            Charset::Latin1
+        }
+        _ => Charset::Unknown,
+    }
+}
+
+impl Attachment {
+    /// The decoded text (for stats and summaries); lossy.
+    pub fn text(&self) -> String {
+        let (_, cs) = parse_mime(self.mime.as_deref().unwrap_or(""));
+        match charset(cs) {
+            Charset::Latin1 if self.mime.is_some() => {
+                self.data.iter().map(|&b| char::from(b)).collect()
+            }
+            _ => String::from_utf8_lossy(&self.data).into_owned(),
+        }
+    }
+}
+
+impl TestRecord {
+    /// The first attachment whose name starts with `traceback`.
+    pub fn traceback(&self) -> Option<&Attachment> {
+        self.attachments
+            .iter()
+            .find(|a| a.name.starts_with("traceback"))
+    }
+
+    /// The last line of the record's traceback, for summaries.
+    pub fn last_traceback_line(&self) -> Option<String> {
+        let tb = self.traceback()?;
+        Some(tb.text().trim().lines().last().unwrap_or("").to_owned())
+    }
+}
