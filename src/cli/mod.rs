@@ -16,12 +16,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde_json::Value;
 
 use crate::pipeline;
 use crate::treeherder::job::JobSpec;
 use crate::treeherder::schema::{JobSchema, SchemaVersion};
-use crate::treeherder::settings::{CI_VARIABLES, SettingSource, job_spec};
+use crate::treeherder::settings::{CI_VARIABLES, ConfigFile, SettingSource, job_spec};
 
 /// Exit codes (README "Exit codes").
 pub mod exit {
@@ -220,6 +219,7 @@ where
 
 /// What every `--help` ends with.
 pub mod exit_help {
+    /// Every exit code (commands that set none of their own).
     pub const ALL: &str = "\
 Exit codes:
   0  success
@@ -227,26 +227,31 @@ Exit codes:
   2  usage or input error: bad flags, an input missing or unreadable, --strict problems
   3  delivery failed: a job not confirmed by the broker, a submission refused or still
      failing after retries, Splunk events lost";
+    /// `summary`'s exit codes.
     pub const SUMMARY: &str = "\
 Exit codes:
   0  every test passed (or was skipped)
   1  a test failed, succeeded unexpectedly or never finished; or no test ran
      (unless --allow-empty)
   2  usage or input error: bad flags, an input missing or unreadable";
+    /// `stackviz-export`'s exit codes.
     pub const EXPORT: &str = "\
 Exit codes:
   0  exported (problems found while reading are warnings)
   2  usage or input error: bad flags, an unreadable input or output directory;
      with --strict also a missing -f file or any problem found while reading";
+    /// Exit codes of commands that only read and write files.
     pub const LOCAL: &str = "\
 Exit codes:
   0  success
   2  usage or input error: bad flags, an input missing or unreadable, an output that
      cannot be written, invalid jobs";
+    /// `treeherder validate`'s exit codes.
     pub const VALIDATE: &str = "\
 Exit codes:
   0  every job is valid
   2  a job is invalid, an input holds no jobs, or an input is missing or unreadable";
+    /// Exit codes of commands that deliver (publish, send, submit).
     pub const DELIVERY: &str = "\
 Exit codes:
   0  success: everything was delivered (or --dry-run, or reporting switched off)
@@ -274,6 +279,7 @@ pub fn finish_command(cmd: clap::Command) -> clap::Command {
         .fold(cmd, |cmd, n| cmd.mut_subcommand(n, finish_command))
 }
 
+/// `resultpipe`'s command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "resultpipe",
@@ -281,12 +287,15 @@ pub fn finish_command(cmd: clap::Command) -> clap::Command {
     about = "Fast, lossless results ETL for test and load-test runs"
 )]
 pub struct Cli {
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+    /// `-q` / `-v`.
     #[command(flatten)]
     pub verbosity: Verbosity,
 }
 
+/// `resultpipe`'s commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate stackviz data (the same command as `stackviz-export`).
@@ -297,22 +306,26 @@ pub enum Command {
     Summary(summary::SummaryArgs),
     /// OCT load-test results (results.sqlite): the HTML report and OCT's CSV.
     Oct {
+        /// The `oct` command to run.
         #[command(subcommand)]
         command: oct::OctCommand,
     },
     /// Pulse (AMQP): publish Treeherder jobs to an exchange.
     Pulse {
+        /// The `pulse` command to run.
         #[command(subcommand)]
         command: pulse::PulseCommand,
     },
     /// Splunk HTTP Event Collector: run and job events.
     Splunk {
+        /// The `splunk` command to run.
         #[command(subcommand)]
         command: splunk::SplunkCommand,
     },
     /// Treeherder jobs: generate pulse-job documents from runs, validate documents,
     /// submit collections over REST.
     Treeherder {
+        /// The `treeherder` command to run.
         #[command(subcommand)]
         command: treeherder::TreeherderCommand,
     },
@@ -349,8 +362,10 @@ pub fn main_resultpipe() -> u8 {
     after_help = exit_help::EXPORT
 )]
 pub struct StackvizExportCli {
+    /// The export's flags.
     #[command(flatten)]
     pub args: stackviz::StackvizArgs,
+    /// `-q` / `-v`.
     #[command(flatten)]
     pub verbosity: Verbosity,
 }
@@ -428,6 +443,7 @@ pub struct JobOptions {
     /// JSON object of settings (keys as the long flags: {"project": ..., "job-symbol": ...}).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Which schema validates the jobs.
     #[command(flatten)]
     pub schema: SchemaArgs,
     /// Treeherder project (repository name). Required: here, in --config or in the
@@ -545,27 +561,8 @@ impl JobOptions {
     /// variable set (see [`CI_VARIABLES`]).
     pub fn spec(&self) -> Result<JobSpec, Failure> {
         let config = match &self.config {
-            None => serde_json::Map::new(),
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    Failure::input(format!("{}: cannot read config: {e}", p.display()))
-                })?;
-                match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Object(m)) => m,
-                    Ok(_) => {
-                        return Err(Failure::input(format!(
-                            "{}: config must be a JSON object",
-                            p.display()
-                        )));
-                    }
-                    Err(e) => {
-                        return Err(Failure::input(format!(
-                            "{}: config is not JSON: {e}",
-                            p.display()
-                        )));
-                    }
-                }
-            }
+            None => ConfigFile::default(),
+            Some(p) => ConfigFile::load(p).map_err(Failure::input)?,
         };
         let mut spec = job_spec(&JobFlags {
             flags: self,
@@ -593,7 +590,7 @@ impl JobOptions {
 /// Job settings from the flags, then the config file, then CI variables.
 struct JobFlags<'a> {
     flags: &'a JobOptions,
-    config: serde_json::Map<String, Value>,
+    config: ConfigFile,
 }
 
 impl JobFlags<'_> {
@@ -637,13 +634,8 @@ impl JobFlags<'_> {
 
 impl SettingSource for JobFlags<'_> {
     fn get(&self, key: &str) -> Option<String> {
-        if let Some(v) = self.flag(key) {
+        if let Some(v) = self.flag(key).or_else(|| self.config.get(key)) {
             return Some(v);
-        }
-        match self.config.get(key) {
-            Some(Value::String(s)) => return Some(s.clone()),
-            Some(Value::Number(n)) => return Some(n.to_string()),
-            _ => {}
         }
         let vars = CI_VARIABLES
             .iter()
@@ -660,16 +652,10 @@ impl SettingSource for JobFlags<'_> {
             "link" => &self.flags.links,
             _ => return Vec::new(),
         };
-        if !flag.is_empty() {
-            return flag.clone();
-        }
-        match self.config.get(key) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
+        if flag.is_empty() {
+            self.config.list(key)
+        } else {
+            flag.clone()
         }
     }
 }
@@ -678,6 +664,13 @@ impl SettingSource for JobFlags<'_> {
 /// give (the variables of [`CI_VARIABLES`], first set wins), so that `--help` names
 /// them.
 fn annotate_env(mut cmd: clap::Command) -> clap::Command {
+    // only the commands that take job settings ([`JobOptions`]) read these variables
+    if !cmd
+        .get_arguments()
+        .any(|a| a.get_id() == "unreadable_as_exception")
+    {
+        return cmd;
+    }
     for (key, vars) in CI_VARIABLES {
         let id = key.replace('-', "_");
         if cmd.get_arguments().any(|a| a.get_id() == id.as_str()) {

@@ -49,6 +49,7 @@ pub struct ReportArgs {
     /// Directory for results.html and results.json (created if missing).
     #[arg(short = 'o', long = "output-dir")]
     pub output_dir: PathBuf,
+    /// `--interval`.
     #[command(flatten)]
     pub settings: IntervalArgs,
 }
@@ -63,6 +64,7 @@ pub struct RebuildArgs {
     /// The sqlite result file [default: RESULTS_DIR/results.sqlite].
     #[arg(short = 'f', long = "results-file")]
     pub results_file: Option<PathBuf>,
+    /// `--interval`.
     #[command(flatten)]
     pub settings: IntervalArgs,
 }

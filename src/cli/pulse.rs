@@ -55,6 +55,7 @@ pub struct PublishArgs {
     /// it): such jobs count as "published, not routed" instead of failing.
     #[arg(long)]
     pub allow_unroutable: bool,
+    /// How jobs are made from runs.
     #[command(flatten)]
     pub job: JobOptions,
 }

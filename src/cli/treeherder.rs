@@ -80,6 +80,7 @@ pub struct ValidateArgs {
     /// `-` for stdin.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Which schema validates.
     #[command(flatten)]
     pub schema: SchemaArgs,
 }
@@ -98,6 +99,7 @@ pub struct JobArgs {
     /// the pulse job is still validated first.
     #[arg(long)]
     pub rest: bool,
+    /// How jobs are made from runs.
     #[command(flatten)]
     pub job: JobOptions,
 }

@@ -11,9 +11,13 @@ use crate::model::run_events::RunEvent;
 /// token's defaults).
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
+    /// HEC's `host` (left out when `None`).
     pub host: Option<String>,
+    /// HEC's `source` (left out when `None`).
     pub source: Option<String>,
+    /// HEC's `sourcetype` (left out when `None`).
     pub sourcetype: Option<String>,
+    /// HEC's `index` (left out when `None`).
     pub index: Option<String>,
     /// The reporter's id (`user@host` by default).
     pub id: String,

@@ -24,7 +24,9 @@ pub const FIXED_LABELS: [&str; 5] = [
 /// A row whose `custom_timers` could not be read (kept with empty timer cells).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BadTimers {
+    /// The row's id.
     pub id: i64,
+    /// What is wrong with its timers.
     pub what: String,
 }
 
@@ -46,6 +48,7 @@ pub struct OctCsv {
     scratch: Vec<u8>,
     /// Rows with NULL or unreadable timers: how many, and the first few.
     pub bad_count: u64,
+    /// The first rows with unreadable timers (up to a few).
     pub bad_examples: Vec<BadTimers>,
 }
 
@@ -76,6 +79,7 @@ impl OctCsv {
         }
     }
 
+    /// Writes one row (to the scratch file) and notes its timers for the header.
     pub fn row(&mut self, r: &RawRow<'_>) -> io::Result<()> {
         let d = self.delimiter;
         let mut line = std::mem::take(&mut self.line);

@@ -11,7 +11,9 @@ use super::svg_chart::{self, Chart, Mark, Plot};
 use crate::model::load::{ALL_TRANSACTIONS, LoadRun};
 use crate::model::load_stats::{Describe, SeriesStats};
 
+/// The template's name in the minijinja environment.
 pub const TEMPLATE_NAME: &str = "oct-report.html";
+/// The report's template (compiled in).
 pub const TEMPLATE: &str = include_str!("../../templates/oct-report.html");
 
 /// Format tag of `results.json`; bumped when a field changes meaning.
@@ -21,8 +23,11 @@ pub const JSON_FORMAT: &str = "resultpipe.oct-report.v1";
 pub struct Report<'a> {
     /// The results file, as the user named it.
     pub source: &'a str,
+    /// The run as read.
     pub run: &'a LoadRun,
+    /// Each series' statistics, in the run's series order.
     pub stats: &'a [SeriesStats],
+    /// The time-series interval, in seconds.
     pub interval_s: u32,
     /// The configured `run_time`, shown as given; `None` shows the measured span.
     pub run_time: Option<&'a Value>,

@@ -33,6 +33,7 @@ struct Leaf {
 /// again at every doubling).
 const LEAF_CHUNK: usize = 1 << 20;
 
+/// The seed layout's `tree.json`: records nested by the dotted parts of their names.
 pub struct SeedTree {
     nodes: Vec<Node>,
     root_name: Option<String>,
@@ -56,6 +57,7 @@ impl Default for SeedTree {
 }
 
 impl SeedTree {
+    /// An empty tree.
     pub fn new() -> SeedTree {
         SeedTree {
             nodes: vec![Node {

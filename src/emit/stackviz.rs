@@ -168,6 +168,7 @@ impl Stats {
         out
     }
 
+    /// Records counted.
     pub fn count(&self) -> u64 {
         self.count
     }
@@ -298,9 +299,13 @@ impl DetailsWriter {
 /// Counts of attachments not exported as the text they claim to be.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DetailNotes {
+    /// Attachments that are not text, exported as `data:` URIs.
     pub binary: u64,
+    /// Attachments with bytes invalid in their charset.
     pub undecodable: u64,
+    /// Attachments in a charset we do not know.
     pub unknown_charset: u64,
+    /// Records without a start or end time.
     pub untimed_records: u64,
 }
 
@@ -324,6 +329,7 @@ pub struct DetailsRenderer {
 }
 
 impl DetailsRenderer {
+    /// A renderer for `layout`.
     pub fn new(layout: Layout) -> DetailsRenderer {
         DetailsRenderer {
             layout,
@@ -377,6 +383,7 @@ const LEAF_NAME: &[u8] = b", \"name_full\": ";
 /// Where a [`RecordRenderer`] put each part of a record in the bytes it appended.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
+    /// What was noticed while rendering its attachments.
     pub notes: DetailNotes,
     /// The details.json value.
     details: std::ops::Range<usize>,
@@ -394,6 +401,7 @@ pub struct RecordRenderer {
 }
 
 impl RecordRenderer {
+    /// A renderer for `layout`.
     pub fn new(layout: Layout) -> RecordRenderer {
         RecordRenderer {
             layout,
@@ -449,13 +457,17 @@ impl RecordRenderer {
 /// The files of one dataset (one input, or one repository run).
 #[derive(Debug, Clone)]
 pub struct DatasetFiles {
+    /// The raw file's name.
     pub raw: String,
+    /// The details file's name.
     pub details: String,
     /// Current layout: the stats file. Seed layout: the tree file.
     pub third: String,
     /// Seed layout: the stats object that goes inline into config.json.
     pub inline_stats: Option<Vec<u8>>,
+    /// What was noticed in the attachments.
     pub notes: DetailNotes,
+    /// The dataset's statistics.
     pub stats: Stats,
 }
 

@@ -7,24 +7,35 @@ use std::fmt::Write;
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
+    /// A polyline.
     Line,
+    /// A dot per point.
     Dots,
+    /// A bar per point.
     Bars,
 }
 
+/// One series drawn in a chart.
 pub struct Plot {
+    /// Its name in the legend.
     pub name: String,
+    /// Its CSS colour.
     pub color: &'static str,
+    /// How it is drawn.
     pub mark: Mark,
     /// (seconds since the Unix epoch, value); `None` is a gap.
     pub points: Vec<(f64, Option<f64>)>,
 }
 
+/// A chart: a title, axes and its plots.
 pub struct Chart {
+    /// The chart's title.
     pub title: String,
+    /// The y axis' label (with its unit).
     pub y_label: String,
     /// Width of one bar in seconds (the interval), for `Mark::Bars`.
     pub bar_width_s: f64,
+    /// What is drawn.
     pub plots: Vec<Plot>,
 }
 
@@ -37,6 +48,7 @@ const BOTTOM: f64 = 46.0;
 /// Beyond this many points a series is thinned to every n-th point (said on the chart).
 const MAX_POINTS: usize = 1500;
 
+/// `s` escaped for SVG/HTML text and attributes.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -111,6 +123,7 @@ fn time_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     out
 }
 
+/// The chart as an inline `<svg>` element.
 pub fn render(chart: &Chart) -> String {
     let mut svg = String::with_capacity(16 * 1024);
     let points = chart.plots.iter().flat_map(|p| p.points.iter());

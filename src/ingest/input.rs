@@ -21,8 +21,10 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// How an input's bytes are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Compression {
+    /// Stored as is.
     #[default]
     None,
+    /// gzip (one or more members).
     Gzip,
 }
 
@@ -44,6 +46,7 @@ pub struct DecodeError {
     pub decompressed: u64,
     /// Compressed bytes consumed when decoding failed.
     pub compressed: u64,
+    /// The decoder's message.
     pub message: String,
 }
 
@@ -94,6 +97,7 @@ pub struct Decompressed<R: Read> {
 }
 
 impl<R: Read> Decompressed<R> {
+    /// Decompresses `inner`.
     pub fn new(inner: R) -> Decompressed<R> {
         let counting = Counting {
             inner: BufReader::with_capacity(256 << 10, inner),
@@ -170,7 +174,9 @@ pub fn read_head(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
 
 /// An opened input, decompressed when it was gzip.
 pub struct Opened {
+    /// The bytes, decompressed.
     pub reader: Box<dyn Read + Send>,
+    /// How the input was stored.
     pub compression: Compression,
     /// Set when the input is gzip: where decoding failed, once it has.
     pub decode_error: Option<Arc<Mutex<Option<DecodeError>>>>,

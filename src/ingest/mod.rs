@@ -29,7 +29,9 @@ pub enum Format {
     /// Decide from the first bytes: v1 when the first non-blank line is a v1 directive.
     #[default]
     Auto,
+    /// Subunit v2 (binary packets).
     V2,
+    /// Subunit v1 (text).
     V1,
 }
 
@@ -39,16 +41,23 @@ pub const KEPT_PROBLEMS: usize = 200;
 /// What reading one input found.
 #[derive(Debug, Default, Clone)]
 pub struct ReadReport {
+    /// The version the input was read as.
     pub format: Option<Format>,
     /// How the input was stored (gzip is read through).
     pub compression: Compression,
     /// Bytes read, after decompression.
     pub bytes: u64,
+    /// Packets (or v1 directives) read.
     pub packets: u64,
+    /// Records made.
     pub records: u64,
+    /// Bytes that were not subunit (handed on, never dropped).
     pub passthrough_bytes: u64,
+    /// The first problems, in full (at most [`KEPT_PROBLEMS`]).
     pub problems: Vec<Problem>,
+    /// Every problem, counted.
     pub problem_count: u64,
+    /// Problems that are corrupt data (not warnings).
     pub error_count: u64,
     /// Tests enumerated by `exists` packets (a listing, not results).
     pub listed: u64,

@@ -12,9 +12,13 @@ use crate::model::load::{ALL_TRANSACTIONS, LoadRun, Series, Turret, epoch_to_ns}
 /// A cell of the `result` table, borrowed from SQLite for one callback.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CellRef<'a> {
+    /// SQL NULL.
     Null,
+    /// An integer.
     Int(i64),
+    /// A real.
     Real(f64),
+    /// Text (or a blob), as stored.
     Text(&'a [u8]),
 }
 
@@ -43,35 +47,62 @@ impl<'a> From<ValueRef<'a>> for CellRef<'a> {
 /// One transaction as stored.
 #[derive(Debug, Clone, Copy)]
 pub struct RawRow<'a> {
+    /// The row's id.
     pub id: i64,
+    /// Seconds since the test started.
     pub elapsed: CellRef<'a>,
+    /// When the transaction ran (seconds since the Unix epoch).
     pub epoch: CellRef<'a>,
+    /// The turret that ran it.
     pub turret_name: CellRef<'a>,
+    /// The transaction's response time in seconds.
     pub scriptrun_time: CellRef<'a>,
+    /// Its error message, empty or NULL when it passed.
     pub error: CellRef<'a>,
+    /// Its custom timers as JSON text.
     pub custom_timers: CellRef<'a>,
 }
 
+/// Why a results database cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum OctError {
+    /// The file does not exist.
     #[error("{path}: no such file")]
-    Missing { path: String },
+    Missing {
+        /// The path given.
+        path: String,
+    },
+    /// A directory was given for the file.
     #[error(
         "{path}: is a directory, not a results.sqlite file \
          (OCT's own shape takes the directory: `oct rebuild-results DIR CONFIG`)"
     )]
-    Directory { path: String },
+    Directory {
+        /// The path given.
+        path: String,
+    },
+    /// An SQLite database, but not OCT's.
     #[error("{path}: not an OCT results database: {what}")]
-    NotOct { path: String, what: String },
+    NotOct {
+        /// The path given.
+        path: String,
+        /// What is missing.
+        what: String,
+    },
     /// SQLite's own message, once (its error chain repeats it in other words).
     #[error("{path}: {cause}")]
     Sqlite {
+        /// The path given.
         path: String,
+        /// SQLite's error.
         cause: rusqlite::Error,
     },
+    /// Reading (or decompressing) the file failed.
     #[error("{path}: cannot read it")]
     Io {
+        /// The path given.
         path: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
@@ -182,6 +213,7 @@ impl OctDb {
         })
     }
 
+    /// The file's path, for messages.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -356,13 +388,16 @@ impl OctDb {
 /// A timer's value as the JSON held it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TimerValue {
+    /// An integer.
     Int(i64),
+    /// A float.
     Float(f64),
     /// A string, an object, `null`...: not a time.
     NotNumber,
 }
 
 impl TimerValue {
+    /// The value as a number, if it is one.
     pub fn as_f64(self) -> Option<f64> {
         match self {
             TimerValue::Int(i) => Some(i as f64),

@@ -7,21 +7,27 @@ use std::path::{Path, PathBuf};
 /// Repository flavour (they share one on-disk format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// `.stestr` (stestr).
     Stestr,
+    /// `.testrepository` (testrepository, `testr`).
     Testrepository,
 }
 
 /// One stored run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
+    /// The run's id (its file name).
     pub id: u64,
+    /// The run file (subunit v1).
     pub path: PathBuf,
 }
 
+/// A repository of test runs and the runs it holds.
 #[derive(Debug, Clone)]
 pub struct Repository {
     /// The `.stestr` / `.testrepository` directory itself.
     pub dir: PathBuf,
+    /// stestr's or testrepository's.
     pub kind: Kind,
     /// Runs in numeric order of their ids (gaps are normal).
     pub runs: Vec<Run>,
@@ -29,15 +35,26 @@ pub struct Repository {
     pub next_stream: Option<u64>,
 }
 
+/// Why a repository cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
+    /// The directory holds no repository.
     #[error("{0}: no .stestr or .testrepository repository here")]
     NotFound(PathBuf),
+    /// A repository of a format version we do not read.
     #[error("{path}: unsupported repository format {found:?} (expected \"1\")")]
-    Format { path: PathBuf, found: String },
+    Format {
+        /// The repository directory.
+        path: PathBuf,
+        /// Its `format` file's content.
+        found: String,
+    },
+    /// Listing or reading the repository failed.
     #[error("{path}: cannot read repository")]
     Io {
+        /// The repository directory.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },

@@ -34,8 +34,11 @@ const FLAG_EOF: u16 = 0x0010;
 pub enum Reject {
     /// More bytes are needed to decide (only when not at end of input).
     NeedMore,
+    /// Not a packet.
     Invalid {
+        /// Why.
         reason: String,
+        /// The length the candidate declared.
         declared: usize,
     },
 }
@@ -43,18 +46,28 @@ pub enum Reject {
 /// The fields of one packet; strings borrow from the input.
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {
+    /// The flags (version, fields present, status).
     pub flags: u16,
+    /// The whole packet's length in bytes.
     pub len: usize,
+    /// The length was written in four bytes (legal, but not minimal).
     pub four_byte_length: bool,
+    /// The timestamp, if present.
     pub timestamp: Option<Timestamp>,
+    /// The test id, if present.
     pub test_id: Option<&'a str>,
+    /// A tags field is present.
     pub has_tags: bool,
+    /// The MIME type, if present.
     pub mime: Option<&'a str>,
+    /// The file's name and bytes, if present.
     pub file: Option<(&'a str, &'a [u8])>,
+    /// The route code, if present.
     pub route_code: Option<&'a str>,
 }
 
 impl Packet<'_> {
+    /// The version nibble (2 for subunit v2).
     pub fn version(&self) -> u16 {
         self.flags >> 12
     }
@@ -217,9 +230,13 @@ pub fn parse_packet<'a>(
 /// Counters of one read.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ScanStats {
+    /// Bytes scanned.
     pub bytes: u64,
+    /// Packets accepted.
     pub packets: u64,
+    /// Bytes handed on as not subunit.
     pub passthrough_bytes: u64,
+    /// Candidates rejected.
     pub rejected: u64,
 }
 
@@ -231,10 +248,12 @@ pub struct Scanner {
     quiet_until: u64,
     /// The byte before the buffer start was inside text that is not ASCII.
     prev_byte: Option<u8>,
+    /// What it found so far.
     pub stats: ScanStats,
 }
 
 impl Scanner {
+    /// A scanner at the start of an input.
     pub fn new() -> Scanner {
         Scanner::default()
     }

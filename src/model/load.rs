@@ -9,20 +9,30 @@ pub const ALL_TRANSACTIONS: &str = "All transactions";
 /// UTC), sorted by time.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
+    /// The series' name (a timer, or `All transactions`).
     pub name: String,
+    /// When each value was taken.
     pub times_ns: Vec<i64>,
+    /// The values, in seconds.
     pub values: Vec<f64>,
 }
 
 /// One row of OCT's `turret` table, as the report shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Turret {
+    /// The turret's name.
     pub name: String,
+    /// Its uuid.
     pub uuid: String,
+    /// Its number of cannons.
     pub cannons: String,
+    /// Its script.
     pub script: String,
+    /// Its ramp-up.
     pub rampup: String,
+    /// Its status as OCT kept it (the first one seen).
     pub status: String,
+    /// When it last reported.
     pub updated_at: String,
 }
 
@@ -37,6 +47,7 @@ pub struct LoadRun {
     pub timer_points: u64,
     /// `All transactions` first, then one per custom timer in order of first appearance.
     pub series: Vec<Series>,
+    /// The `turret` table.
     pub turrets: Vec<Turret>,
     /// Rows left out of every series because their epoch or `scriptrun_time` is not a
     /// usable number (counted in `transactions` all the same).

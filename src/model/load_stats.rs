@@ -20,17 +20,26 @@ const DAY_NS: i64 = 86_400 * 1_000_000_000;
 /// bucket; `std` is NaN for a single value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Describe {
+    /// Values.
     pub count: u64,
+    /// Their mean.
     pub mean: f64,
+    /// Their sample standard deviation.
     pub std: f64,
+    /// The smallest.
     pub min: f64,
+    /// The 80th percentile.
     pub p80: f64,
+    /// The 90th percentile.
     pub p90: f64,
+    /// The 95th percentile.
     pub p95: f64,
+    /// The largest.
     pub max: f64,
 }
 
 impl Describe {
+    /// An empty bucket's row.
     pub const EMPTY: Describe = Describe {
         count: 0,
         mean: f64::NAN,
@@ -78,8 +87,11 @@ impl Describe {
 /// One time bucket: `[start, start + interval)`, numbered from 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
+    /// The bucket's number, from 1.
     pub number: usize,
+    /// Its start.
     pub start_ns: i64,
+    /// Its values' statistics.
     pub stats: Describe,
 }
 
@@ -87,31 +99,43 @@ pub struct Interval {
 /// series (OCT's raw graph), at the time of that slice's first value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RawPoint {
+    /// The slice's first time.
     pub time_ns: i64,
+    /// The slice's mean.
     pub mean: f64,
 }
 
 /// Everything the report shows for one series; statistics already rounded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesStats {
+    /// The series' name.
     pub name: String,
+    /// The whole series' statistics.
     pub summary: Describe,
+    /// One per interval, empty ones included.
     pub intervals: Vec<Interval>,
     /// Empty when the series has fewer than 10 values (OCT: "Not enough data").
     pub raw: Vec<RawPoint>,
 }
 
+/// Why statistics cannot be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
+    /// The interval is so small for the run's span that the buckets would not fit.
     #[error(
         "series {series:?} spans {span_s:.0} s: at an interval of {interval_s} s that is {buckets} intervals (at most {MAX_BUCKETS}); use a larger interval"
     )]
     TooManyBuckets {
+        /// The series.
         series: String,
+        /// Its span in seconds.
         span_s: f64,
+        /// The interval asked for.
         interval_s: u32,
+        /// The buckets it would take.
         buckets: u64,
     },
+    /// polars failed (sorting).
     #[error("polars: {0}")]
     Polars(#[from] polars::error::PolarsError),
 }

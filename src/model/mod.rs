@@ -22,16 +22,24 @@ pub enum Status {
     /// No status carried (attachment- or tag-only events); a record still in this
     /// state at the end of the stream is reported as `unknown`.
     Unknown,
+    /// Listed (enumeration), not run.
     Exists,
+    /// Running.
     InProgress,
+    /// Passed.
     Success,
+    /// Passed, but was expected to fail.
     UxSuccess,
+    /// Skipped.
     Skip,
+    /// Failed (an error counts as a failure).
     Fail,
+    /// Failed, as expected.
     XFail,
 }
 
 impl Status {
+    /// The status of a v2 packet's status bits.
     pub fn from_code(code: u8) -> Status {
         match code & 0x7 {
             1 => Status::Exists,
@@ -105,15 +113,22 @@ pub enum Severity {
 /// or line (text formats).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// How bad it is.
     pub severity: Severity,
+    /// Where it is.
     pub location: Location,
+    /// What it is.
     pub message: String,
 }
 
+/// Where in an input a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {
+    /// A byte offset (binary formats).
     Offset(u64),
+    /// A line number (text formats).
     Line(u64),
+    /// The input as a whole.
     None,
 }
 

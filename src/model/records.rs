@@ -18,26 +18,37 @@ use super::{Status, Timestamp};
 /// One file chunk carried by an event.
 #[derive(Debug, Clone, Copy)]
 pub struct FileChunk<'a> {
+    /// The file's name.
     pub name: &'a str,
+    /// Its MIME type, when the chunk carries one.
     pub mime: Option<&'a str>,
+    /// The chunk's bytes.
     pub data: &'a [u8],
+    /// The last chunk of the file.
     pub eof: bool,
 }
 
 /// One status/file event, borrowed from the input buffer (a v2 packet or a v1 directive).
 #[derive(Debug, Clone, Copy)]
 pub struct Event<'a> {
+    /// The status it carries (`Unknown` for none).
     pub status: Status,
+    /// The test it is about (`None`: process-level output).
     pub test_id: Option<&'a str>,
+    /// The worker it came from.
     pub route_code: Option<&'a str>,
+    /// When.
     pub timestamp: Option<Timestamp>,
     /// `Some` when the event carries a tag set (possibly empty); it replaces the record's.
     pub tags: Option<&'a [&'a str]>,
+    /// False for fixtures such as `setUpClass`.
     pub runnable: bool,
+    /// A chunk of a file (attachment).
     pub file: Option<FileChunk<'a>>,
 }
 
 impl<'a> Event<'a> {
+    /// An event with only a status and a test id.
     pub fn status(status: Status, test_id: &'a str) -> Event<'a> {
         Event {
             status,
@@ -54,10 +65,12 @@ impl<'a> Event<'a> {
 /// An attachment of a test (a subunit "file"), chunks concatenated in stream order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
+    /// The attachment's name (`traceback`, `pythonlogging:''`, ...).
     pub name: String,
     /// The MIME type of the first chunk that carried one; `None` means the writer never
     /// said, which subunit reads as `application/octet-stream`.
     pub mime: Option<String>,
+    /// Its bytes.
     pub data: Vec<u8>,
     /// An `eof` chunk was seen.
     pub complete: bool,
@@ -66,8 +79,11 @@ pub struct Attachment {
 /// One test execution: what stackviz calls a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestRecord {
+    /// The test id, as the stream gave it.
     pub id: String,
+    /// The worker's route code.
     pub route_code: Option<String>,
+    /// The final status (or an interim one for a test that never finished).
     pub status: Status,
     /// Timestamp of the record's first event.
     pub start: Option<Timestamp>,
@@ -76,6 +92,7 @@ pub struct TestRecord {
     /// The tag set of the most recent event that carried tags (set semantics, in the
     /// order first seen).
     pub tags: Vec<String>,
+    /// Attachments, in the order they started.
     pub attachments: Vec<Attachment>,
     /// False for fixtures such as `setUpClass (pkg.Class)` (last event wins).
     pub runnable: bool,
@@ -107,6 +124,7 @@ impl TestRecord {
         Some(ns as f64 / 1e9)
     }
 
+    /// The attachment called `name`.
     pub fn attachment(&self, name: &str) -> Option<&Attachment> {
         self.attachments.iter().find(|a| a.name == name)
     }
@@ -204,6 +222,7 @@ pub struct RecordPool {
 }
 
 impl RecordPool {
+    /// An empty pool.
     pub fn new() -> Arc<RecordPool> {
         Arc::new(RecordPool::default())
     }
@@ -243,6 +262,7 @@ pub struct RecordBuilder {
 }
 
 impl RecordBuilder {
+    /// A builder without a pool.
     pub fn new() -> RecordBuilder {
         RecordBuilder::default()
     }

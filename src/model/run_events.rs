@@ -11,16 +11,24 @@ use super::{Status, TestRecord};
 /// The event types, spelled as the original reporter sent them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EventType {
+    /// The run starts.
     Start,
+    /// A worker starts.
     NewChild,
+    /// A test starts.
     JobStart,
+    /// A test (or transaction) passes.
     JobFinish,
+    /// A test (or transaction) fails.
     JobFail,
+    /// A worker ends.
     EndChild,
+    /// The run ends.
     Stop,
 }
 
 impl EventType {
+    /// The type as the events spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::Start => "start",
@@ -52,7 +60,9 @@ impl EventType {
 /// a million-row run stays small.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunEvent {
+    /// What happened.
     pub kind: EventType,
+    /// When (seconds since the Unix epoch).
     pub time: f64,
     /// The worker (`ChildID`): a subunit `worker-N` tag or route code, an OCT turret.
     pub child: Option<Arc<str>>,

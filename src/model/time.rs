@@ -7,11 +7,14 @@ use std::fmt::Write;
 /// nanoseconds. `nanos` is kept exactly as read and may exceed 10^9 (python carries it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timestamp {
+    /// Seconds since the Unix epoch.
     pub secs: i64,
+    /// Nanoseconds within the second.
     pub nanos: u32,
 }
 
 impl Timestamp {
+    /// A time from seconds and nanoseconds.
     pub fn new(secs: i64, nanos: u32) -> Timestamp {
         Timestamp { secs, nanos }
     }

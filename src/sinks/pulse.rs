@@ -24,23 +24,28 @@ pub struct PulseConfig {
     pub exchange: String,
     /// Only check that the exchange exists instead of declaring it.
     pub passive: bool,
+    /// How dropped connections are retried.
     pub backoff: Backoff,
 }
 
 /// One message to publish.
 #[derive(Debug, Clone)]
 pub struct Message {
+    /// Its routing key.
     pub routing_key: String,
+    /// Its body (the job's JSON).
     pub body: Vec<u8>,
 }
 
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// The broker confirmed it.
     Confirmed,
     /// Confirmed, but returned: no queue is bound to the exchange for its routing key,
     /// so nobody receives it.
     Unroutable,
+    /// Not published, and why.
     Failed(String),
 }
 

@@ -2,10 +2,14 @@
 
 use std::time::Duration;
 
+/// How often and how far apart to try again.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
+    /// The first wait.
     pub first: Duration,
+    /// The longest wait.
     pub max: Duration,
+    /// Tries in all, the first included.
     pub attempts: u32,
 }
 

@@ -14,7 +14,9 @@ use crate::sinks::retry::Backoff;
 /// well under it leaves room for a proxy in between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchLimits {
+    /// Most events in one request.
     pub max_events: usize,
+    /// Most bytes in one (uncompressed) request body.
     pub max_bytes: usize,
 }
 
@@ -30,7 +32,9 @@ impl Default for BatchLimits {
 /// One request body: `events` envelopes concatenated with `\n`, as HEC takes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
+    /// Envelopes in it.
     pub events: usize,
+    /// The envelopes, joined by `\n`.
     pub body: String,
 }
 
@@ -44,6 +48,7 @@ pub struct Batcher {
 }
 
 impl Batcher {
+    /// A batcher for `limits`.
     pub fn new(limits: BatchLimits) -> Batcher {
         Batcher {
             limits,
@@ -90,20 +95,35 @@ impl Batcher {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// HTTP 200, code 0; with indexer acknowledgment on, the id to poll.
-    Accepted { ack_id: Option<u64> },
+    Accepted {
+        /// The id to poll for, when acknowledgment is on.
+        ack_id: Option<u64>,
+    },
     /// Worth another try: 408, 429, 5xx (503 is HEC's "Server is busy").
-    Retry { status: u16, text: String },
+    Retry {
+        /// The HTTP status.
+        status: u16,
+        /// HEC's text, if any.
+        text: String,
+    },
     /// A token problem (HEC codes 1–4, 16): retrying cannot help.
     Token {
+        /// The HTTP status.
         status: u16,
+        /// HEC's code.
         code: i64,
+        /// HEC's text.
         text: String,
     },
     /// The batch itself was refused (bad data, index, channel...): not retried.
     Refused {
+        /// The HTTP status.
         status: u16,
+        /// HEC's code, if the body had one.
         code: Option<i64>,
+        /// HEC's text.
         text: String,
+        /// The number of the refused event in the batch, if HEC said.
         invalid_event: Option<u64>,
     },
 }
@@ -168,7 +188,9 @@ fn refusal_hint(code: Option<i64>) -> &'static str {
 pub struct HecSettings {
     /// Base URL, e.g. `https://splunk.example.org:8088`.
     pub url: String,
+    /// The HEC token.
     pub token: Secret,
+    /// How requests are batched.
     pub limits: BatchLimits,
     /// Tries per batch, the first one included, before giving up.
     pub attempts: u32,
@@ -206,6 +228,7 @@ impl HecSettings {
     }
 }
 
+/// Indexer acknowledgment: how often to poll and how long to wait.
 #[derive(Debug, Clone, Copy)]
 pub struct AckSettings {
     /// Between two queries of `/services/collector/ack`.
@@ -227,36 +250,58 @@ impl Default for AckSettings {
 /// Why delivery stopped early. No variant carries the token.
 #[derive(Debug, thiserror::Error)]
 pub enum HecError {
+    /// HEC refused the token (codes 1–4, 16).
     #[error("HEC refused the token: {text} (code {code}, HTTP {status}): {hint}")]
     Token {
+        /// The HTTP status.
         status: u16,
+        /// HEC's code.
         code: i64,
+        /// HEC's text.
         text: String,
+        /// What to check.
         hint: &'static str,
     },
+    /// HEC refused a batch for its content, index or channel.
     #[error("HEC refused a batch: HTTP {status}: {text}{}{}{hint}",
         code.map(|c| format!(" (code {c})")).unwrap_or_default(),
         invalid_event.map(|i| format!(", at event {i} of the run")).unwrap_or_default())]
     Refused {
+        /// The HTTP status.
         status: u16,
+        /// HEC's code, if the body had one.
         code: Option<i64>,
+        /// HEC's text.
         text: String,
         /// Zero-based, counted over the whole run.
         invalid_event: Option<u64>,
+        /// What to check.
         hint: &'static str,
     },
+    /// Still failing after every attempt.
     #[error("gave up after {attempts} attempt(s) on {url}: {last}")]
     GaveUp {
+        /// Attempts made.
         attempts: u32,
+        /// The URL (without credentials).
         url: String,
+        /// The last failure, with its cause.
         last: String,
     },
+    /// `--ack`, but the token has acknowledgment off.
     #[error(
         "--ack: HEC accepted a batch without an ackId: indexer acknowledgment is off for this token, so delivery cannot be confirmed"
     )]
     NoAckId,
+    /// Accepted events that were never acknowledged.
     #[error("{events} accepted event(s) were not acknowledged within {:.0} s", waited.as_secs_f64())]
-    Unacknowledged { events: u64, waited: Duration },
+    Unacknowledged {
+        /// Events not acknowledged.
+        events: u64,
+        /// How long acknowledgment was waited for.
+        waited: Duration,
+    },
+    /// The HTTP client could not be built (a bad CA certificate, say).
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
 }
@@ -401,6 +446,7 @@ fn acked_ids(body: &[u8]) -> Option<std::collections::HashSet<u64>> {
 }
 
 impl HecClient {
+    /// A client for `settings` (its TLS set up).
     pub fn new(settings: HecSettings) -> Result<HecClient, HecError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::blocking::Client::builder()

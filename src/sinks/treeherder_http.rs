@@ -12,14 +12,24 @@ use crate::sinks::retry::Backoff;
 /// A Hawk client id and its secret key.
 #[derive(Debug, Clone)]
 pub struct HawkCredentials {
+    /// The client id.
     pub id: String,
+    /// Its secret key.
     pub key: Secret,
 }
 
+/// Why a request cannot be signed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
+    /// The URL cannot be signed for.
     #[error("bad URL {url}: {message}")]
-    Url { url: String, message: String },
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The `hawk` crate refused.
     #[error("hawk signing failed: {0}")]
     Hawk(String),
 }
@@ -101,30 +111,42 @@ impl Endpoint {
     }
 }
 
+/// Why a submission failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     /// 401/403: not retried.
     #[error("{status} from {url}: {message}{hint}")]
     Refused {
+        /// The HTTP status.
         status: u16,
+        /// The endpoint's URL.
         url: String,
+        /// The server's message.
         message: String,
+        /// A hint (clock skew), or nothing.
         hint: &'static str,
     },
     /// Another 4xx: not retried.
     #[error("{status} from {url}: {message}")]
     Rejected {
+        /// The HTTP status.
         status: u16,
+        /// The endpoint's URL.
         url: String,
+        /// The server's message.
         message: String,
     },
     /// Still failing after every retry.
     #[error("gave up after {attempts} attempt(s) on {url}: {last}")]
     GaveUp {
+        /// Attempts made.
         attempts: u32,
+        /// The endpoint's URL.
         url: String,
+        /// The last failure, with its cause.
         last: String,
     },
+    /// The request could not be signed.
     #[error(transparent)]
     Sign(#[from] SignError),
 }

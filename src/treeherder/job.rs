@@ -27,11 +27,17 @@ const SUMMARY_FAILURES: usize = 5;
 /// What a job needs to know about a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunSummary {
+    /// Passed (success, xfail).
     pub passed: u64,
+    /// Failed (fail, uxsuccess, never finished).
     pub failed: u64,
+    /// Skipped.
     pub skipped: u64,
+    /// Anything else.
     pub other: u64,
+    /// The run's first start.
     pub start: Option<Timestamp>,
+    /// The run's last stop.
     pub stop: Option<Timestamp>,
     /// (test name, last line of its traceback) of the first failures.
     pub first_failures: Vec<(String, String)>,
@@ -45,6 +51,7 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// Counts one record.
     pub fn add(&mut self, r: &TestRecord) {
         match r.status {
             Status::Success | Status::XFail => self.passed += 1,
@@ -125,37 +132,62 @@ impl RunSummary {
 /// A machine (`buildMachine` / `runMachine`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Machine {
+    /// The platform (`linux64`).
     pub platform: String,
+    /// The operating system (`linux`).
     pub os: String,
+    /// The architecture (`x86_64`).
     pub architecture: String,
+    /// The machine's name.
     pub name: Option<String>,
 }
 
 /// The settings of a job, validated and defaulted (everything but the run).
 #[derive(Debug, Clone, Default)]
 pub struct JobSpec {
+    /// The Treeherder project (repository name).
     pub project: String,
+    /// The push's revision (40 hex digits).
     pub revision: String,
+    /// The push's id (pushlog id or pull request number).
     pub push_id: Option<u64>,
     /// `hg.mozilla.org` or `github.com` (2016/2025 schemas).
     pub origin_kind: String,
+    /// The GitHub owner (github origins, 2016/2025 schemas).
     pub github_owner: Option<String>,
+    /// The task id (default: a stable one from the push, the job and the input).
     pub task_id: Option<String>,
+    /// Which try of the task this is.
     pub retry_id: u64,
+    /// The build system's name.
     pub build_system: String,
+    /// The job's name.
     pub job_name: String,
+    /// The job's symbol.
     pub job_symbol: String,
+    /// The group's name.
     pub group_name: Option<String>,
+    /// The group's symbol (`?`: no group).
     pub group_symbol: String,
+    /// The tier (1 to 3).
     pub tier: Option<u8>,
+    /// `build`, `test` or `other`.
     pub job_kind: String,
+    /// `unscheduled`, `pending`, `running` or `completed`.
     pub state: String,
+    /// The result, overriding the run's.
     pub result: Option<String>,
+    /// Why the job ran.
     pub reason: Option<String>,
+    /// Who the job belongs to.
     pub owner: Option<String>,
+    /// The product's name.
     pub product: Option<String>,
+    /// Labels (the option collection: `opt`, `debug`, ...).
     pub labels: Vec<String>,
+    /// The machine that built what was tested.
     pub build_machine: Option<Machine>,
+    /// The machine that ran the tests.
     pub run_machine: Option<Machine>,
     /// (name, url)
     pub logs: Vec<(String, String)>,

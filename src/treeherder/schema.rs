@@ -65,18 +65,34 @@ impl fmt::Display for Violation {
     }
 }
 
+/// Why a schema file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
+    /// The schema file cannot be read.
     #[error("{path}: cannot read schema")]
     Read {
+        /// The file.
         path: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The file is not JSON.
     #[error("{path}: not JSON: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// JSON, but not a schema the validator takes.
     #[error("{path}: not a usable JSON schema: {message}")]
-    Compile { path: String, message: String },
+    Compile {
+        /// The file.
+        path: String,
+        /// The validator's message.
+        message: String,
+    },
 }
 
 /// A compiled pulse-job schema.

@@ -11,9 +11,54 @@ pub trait SettingSource {
     fn list(&self, key: &str) -> Vec<String>;
 }
 
+/// Settings from a JSON config file: an object keyed by the long flag names
+/// (`{"project": "...", "job-symbol": "U", "label": ["opt"]}`).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigFile {
+    settings: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ConfigFile {
+    /// Reads and checks `path`.
+    pub fn load(path: &std::path::Path) -> Result<ConfigFile, SpecError> {
+        let bad = |why: String| SpecError::Config(format!("{}: {why}", path.display()));
+        let text =
+            std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read config: {e}")))?;
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(settings)) => Ok(ConfigFile { settings }),
+            Ok(_) => Err(bad("config must be a JSON object".into())),
+            Err(e) => Err(bad(format!("config is not JSON: {e}"))),
+        }
+    }
+}
+
+impl SettingSource for ConfigFile {
+    fn get(&self, key: &str) -> Option<String> {
+        match self.settings.get(key)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    fn list(&self, key: &str) -> Vec<String> {
+        match self.settings.get(key) {
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// A setting that is missing or unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
+    /// The config file cannot be used.
+    #[error("{0}")]
+    Config(String),
     /// A required setting is not given.
     #[error("--{0} is required (or set it in --config or the environment)")]
     Missing(String),

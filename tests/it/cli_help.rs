@@ -152,6 +152,8 @@ fn settings_say_where_else_they_come_from_and_whether_they_are_required() {
     assert!(!h.contains("$SPLUNK_HEC_TOKEN"), "{h}");
     let h = help_of(&["treeherder", "submit"]);
     assert!(h.contains("[env: TREEHERDER_CLIENT_ID"), "{h}");
+    // its --project is not a job setting: no CI variable gives it
+    assert!(!h.contains("TREEHERDER_PROJECT"), "{h}");
     assert!(h.contains("environment variable TREEHERDER_SECRET"), "{h}");
     let h = help_of(&["pulse", "publish"]);
     assert!(h.contains("environment variable PULSE_URL"), "{h}");

@@ -6,6 +6,8 @@ mod cli_help;
 mod cli_inputs;
 mod cli_resultpipe;
 mod cli_treeherder;
+mod examples;
+mod layers;
 mod oct_csv;
 mod oct_report;
 mod pulse_rabbitmq;

@@ -7,9 +7,10 @@
 //! `PATH` (as `cargo install --path .` puts them) and in `target/release/` (as `cargo
 //! build --release` leaves them), the services in the environment (a loopback HEC and a
 //! Hawk-verifying Treeherder in `SPLUNK_HEC_*` and `TREEHERDER_*`, the local RabbitMQ
-//! with a queue bound to the README's exchange). `cargo` itself is not run again: a
-//! stand-in accepts exactly the README's two cargo command lines (the test runs on
-//! what they build) and fails on anything else.
+//! with a queue bound to the README's exchange). `cargo build` and `cargo install` are
+//! not run again: a stand-in accepts exactly the README's command lines (the test runs
+//! on what they build), runs `cargo run --example` with the real cargo, and fails on
+//! anything else.
 
 use std::path::Path;
 use std::time::Duration;
@@ -83,10 +84,16 @@ fn workspace() -> tempfile::TempDir {
             &d.join("stackviz-export"),
         );
     }
+    // `cargo build/install` built what is tested; `cargo run --example` runs the real
+    // cargo in the checkout, in a shell's environment (see examples.rs)
     let cargo = dir.path().join("bin/cargo");
     std::fs::write(
         &cargo,
-        "#!/bin/sh\ncase \"$*\" in\n  'build --release'|'install --path . --locked') exit 0 ;;\n  *) echo \"cargo $*: not a README command\" >&2; exit 1 ;;\nesac\n",
+        format!(
+            "#!/bin/sh\ncase \"$*\" in\n  'build --release'|'install --path . --locked') exit 0 ;;\n  'run --example '*) cd '{root}' && exec env -i PATH=\"$PATH\" HOME=\"$HOME\" '{cargo}' \"$@\" ;;\n  *) echo \"cargo $*: not a README command\" >&2; exit 1 ;;\nesac\n",
+            root = root.display(),
+            cargo = env!("CARGO"),
+        ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
