@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support::subunit::{Packet, test_run, write};
-use crate::support::{RunText, gzip, oct_case, resultpipe, stackviz_export, testdata};
+use crate::support::{RunText, dir_files, gzip, oct_case, resultpipe, stackviz_export, testdata};
 
 const REV: &str = "9c6e4c31ad26efdad0b9af47a2b530bc414ce2c3";
 const SAMPLE: &str = "stackviz/own_stestr_2workers/input/testrepository.subunit";
@@ -52,22 +52,6 @@ fn jobs(o: &crate::support::Output) -> Vec<Value> {
         .collect()
 }
 
-/// Every file of an export directory, by name, with its bytes.
-fn export_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn gzipped_subunit_reads_as_the_plain_stream_in_every_command() {
     let plain = testdata(SAMPLE);
@@ -103,7 +87,7 @@ fn gzipped_subunit_reads_as_the_plain_stream_in_every_command() {
             .out();
         assert_eq!(o.code, Some(0), "{}", o.stderr);
     }
-    assert_eq!(export_files(&a), export_files(&b));
+    assert_eq!(dir_files(&a), dir_files(&b));
 
     // treeherder job: the same result and summary
     let (p, g) = (job(&[s(&plain)], &[]), job(&[s(&named)], &[]));

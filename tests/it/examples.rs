@@ -1,10 +1,9 @@
 //! The programs in `examples/` run as their documentation says (`cargo run --example
 //! NAME -- ARGS`), and do what the command line does.
 
-use std::path::Path;
 use std::process::Command;
 
-use crate::support::{RunText, resultpipe, stackviz_export, testdata, text};
+use crate::support::{RunText, dir_files, resultpipe, stackviz_export, testdata, text};
 
 const SAMPLE: &str = "stackviz/own_stestr_2workers/input/testrepository.subunit";
 
@@ -32,21 +31,6 @@ fn cargo_run_example(name: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut f: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    f.sort();
-    f
-}
-
 #[test]
 fn the_export_example_writes_what_stackviz_export_writes_and_summarizes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -70,7 +54,7 @@ fn the_export_example_writes_what_stackviz_export_writes_and_summarizes() {
         .arg(&cli)
         .out();
     assert_eq!(o.code, Some(0), "{}", o.stderr);
-    assert_eq!(files(&lib), files(&cli));
+    assert_eq!(dir_files(&lib), dir_files(&cli));
 }
 
 #[test]

@@ -20,6 +20,23 @@ pub fn oct_case(p: &str) -> PathBuf {
     testdata("oct").join(p)
 }
 
+/// Every file of a directory (not recursive), by name, with its bytes: for comparing
+/// two exports.
+pub fn dir_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// A child's stdout or stderr as text.
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
