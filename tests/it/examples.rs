@@ -19,6 +19,7 @@ fn cargo_run_example(name: &str, args: &[&str]) -> std::process::Output {
         "RUSTUP_HOME",
         "RUSTUP_TOOLCHAIN",
         "TMPDIR",
+        "CARGO_INCREMENTAL",
     ] {
         if let Some(v) = std::env::var_os(keep) {
             c.env(keep, v);
