@@ -1,6 +1,7 @@
 //! Input formats. Each module reads one format into model events; [`read_records`]
 //! turns any subunit input (v2, or v1 text, either of them gzipped) into test records.
 
+pub mod dstat;
 pub mod input;
 pub mod oct;
 pub mod repository;

@@ -6,6 +6,7 @@ pub mod load_stats;
 mod names;
 pub mod pyfloat;
 mod records;
+pub mod resources;
 pub mod run_events;
 pub mod text;
 pub mod time;
