@@ -37,6 +37,7 @@ fn main() -> Result<(), Error> {
         dstat: None,
         all_runs: false,
         strict: false,
+        html: None, // Some(HtmlSettings { .. }) also writes the run report
         output: output.clone(),
     };
     let mut progress_lines = Vec::new(); // the real tool's "Exporting ..." lines

@@ -2,13 +2,70 @@
 # End-to-end benchmark: generates the issue's 100k-test stream (≈154 MB) once, runs the
 # release binaries over it and prints wall time, MB/s, tests/s and peak RSS.
 # Needs python3 with python-subunit (installed with pip if missing); the generators are
-# in scripts/gen/. Usage: scripts/bench.sh [runs per command, default 3]
+# in scripts/gen/. Usage: scripts/bench.sh [runs per command, default 3] [report]
+# ("report": only the run report's budgets, see report_bench below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
+only=${2:-}
 data=bench-data
 gen=scripts/gen/gen_subunit.py
 mkdir -p "$data"
+
+# The run report (issue 12's budgets): gen_report_run.py's 10 000-test run with
+# 128 MB of logs and its dstat log, and the 14-test run from testdata/. Generation:
+# wall time, peak RSS, file size. In headless Chromium (tests/browser/report.mjs
+# --bench): first paint of header and failures, opening a failure, the slowest name
+# filter keystroke, JS heap after opening, DOM nodes.
+report_bench() {
+  local big=$data/report-10k.subunit
+  if [ ! -s "$big" ]; then
+    python3 -c 'import subunit' 2>/dev/null || pip install --quiet python-subunit
+    echo "generating $big ..."
+    python3 scripts/gen/gen_report_run.py -n 10000 -w 8 --log-bytes 12800 -o "$big" \
+      --dstat "$data/report-10k-dstat.csv" --baseline "$data/report-10k-baseline.subunit"
+  fi
+  [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  for run in "10k:$big:$data/report-10k-dstat.csv" "14:testdata/report/small.subunit:testdata/report/small-dstat.csv"; do
+    IFS=: read -r name stream dstat <<<"$run"
+    local page=$data/report-$name.html best_wall="" best_rss=""
+    for _ in $(seq "$runs"); do
+      /usr/bin/time -f "%e %M" -o "$data/time.txt" $bin/resultpipe -q report "$stream" --dstat "$dstat" -o "$page"
+      read -r wall rss < <(tail -n 1 "$data/time.txt")
+      if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
+    done
+    awk -v n="$name" -v w="$best_wall" -v r="$best_rss" -v f="$(stat -c %s "$page")" -v i="$(stat -c %s "$stream")" 'BEGIN{
+      printf "report (%s tests, %.0f MB stream)  %6.2f s  peak RSS %6.1f MiB  file %5.1f MB\n", n, i/1e6, w, r/1024, f/1e6 }'
+    local best=""
+    for _ in $(seq "$runs"); do
+      node tests/browser/report.mjs "$page" "$data/report-shots" --bench >"$data/browser-$name.json"
+      best=$(python3 - "$data/browser-$name.json" "$best" <<'PY'
+import json, sys
+new = json.load(open(sys.argv[1]))
+old = json.loads(sys.argv[2]) if sys.argv[2] else None
+key = lambda r: r["firstPaintMs"] + r["openTestMs"]
+print(json.dumps(new if old is None or key(new) < key(old) else old))
+PY
+)
+    done
+    python3 - "$best" "$name" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print("  chromium (%s tests): first paint %.0f ms, ready %.0f ms, open a test %.0f ms, filter keystroke %.1f ms (worst), JS heap %.1f MB, DOM nodes %d"
+      % (sys.argv[2], r["firstPaintMs"], r["readyMs"], r["openTestMs"], r["filter"]["worst"], r["heapMB"], r["domNodes"]))
+PY
+  done
+  rm -f "$data/time.txt"
+}
+
+if [ "$only" = report ]; then
+  cargo build --release --quiet
+  bin=target/release
+  echo "best of $runs runs"
+  report_bench
+  exit 0
+fi
+
 input=$data/big.subunit
 if [ ! -s "$input" ]; then
   python3 -c 'import subunit' 2>/dev/null || pip install --quiet python-subunit
@@ -121,3 +178,5 @@ cargo bench --quiet --bench hec -- --noplot 2>/dev/null | grep -E "^splunk_hec|t
 for b in reader treeherder; do
   cargo bench --quiet --bench "$b" -- --noplot 2>/dev/null | grep -E "^[a-z_0-9]+/|time:|thrpt:" || true
 done
+
+report_bench

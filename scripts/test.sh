@@ -26,6 +26,21 @@ if ! have_browser && command -v apt-get >/dev/null; then
     echo "warning: could not install chromium; the browser test will fail" >&2
 fi
 
+# The run report's browser test drives that Chromium with playwright-core and checks
+# accessibility with axe-core (npm packages pinned in tests/browser/package-lock.json).
+if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
+  echo "installing Node.js for the report's browser test (apt-get install nodejs npm)..."
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y -q nodejs npm >/dev/null 2>&1 ||
+    { $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q nodejs npm >/dev/null 2>&1; } ||
+    echo "warning: could not install Node.js; the report's browser test will fail" >&2
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ] ||
+   [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "warning: npm ci failed in tests/browser; the report's browser test will fail" >&2
+fi
+
 # Formatting is checked too: rustfmt comes with rustup's default profile; add it if not.
 if ! cargo fmt --version >/dev/null 2>&1 && command -v rustup >/dev/null; then
   rustup component add rustfmt

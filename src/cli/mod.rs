@@ -6,6 +6,7 @@
 
 pub mod oct;
 pub mod pulse;
+pub mod report;
 pub mod splunk;
 pub mod stackviz;
 pub mod summary;
@@ -240,6 +241,12 @@ Exit codes:
   0  exported (problems found while reading are warnings)
   2  usage or input error: bad flags, an unreadable input or output directory;
      with --strict also a missing -f file or any problem found while reading";
+    /// `report`'s exit codes.
+    pub const REPORT: &str = "\
+Exit codes:
+  0  the page was written (whatever the run's result: the page shows it)
+  2  usage or input error: bad flags, an input missing or unreadable, an output that
+     cannot be written";
     /// Exit codes of commands that only read and write files.
     pub const LOCAL: &str = "\
 Exit codes:
@@ -304,6 +311,10 @@ pub enum Command {
     /// Print a run summary; exit 1 when the run has failures or ran no tests.
     #[command(after_help = exit_help::SUMMARY)]
     Summary(summary::SummaryArgs),
+    /// Write the run report: one self-contained HTML page (tests, failures, logs,
+    /// timeline with resource lanes) that opens offline, even at 10 000 tests.
+    #[command(after_help = exit_help::REPORT)]
+    Report(Box<report::ReportArgs>),
     /// OCT load-test results (results.sqlite): the HTML report and OCT's CSV.
     Oct {
         /// The `oct` command to run.
@@ -345,6 +356,7 @@ pub fn main_resultpipe() -> u8 {
     let result = match cli.command {
         Command::Stackviz(args) => stackviz::run(*args, v),
         Command::Summary(args) => summary::run(args, v),
+        Command::Report(args) => report::run(*args, v),
         Command::Oct { command } => oct::run(command),
         Command::Pulse { command } => pulse::run(command, v),
         Command::Splunk { command } => splunk::run(command),
@@ -681,4 +693,121 @@ fn annotate_env(mut cmd: clap::Command) -> clap::Command {
         }
     }
     cmd
+}
+
+/// The CI variables `--env` shows in the page, by CI (name shown, variable). Zuul's
+/// are the ones `stackviz-export -e` reads.
+pub const REPORT_CI_VARIABLES: &[(&str, &str)] = &[
+    ("Zuul job", "JOB_NAME"),
+    ("Zuul pipeline", "ZUUL_PIPELINE"),
+    ("Zuul project", "ZUUL_PROJECT"),
+    ("Zuul change", "ZUUL_CHANGE"),
+    ("Zuul patchset", "ZUUL_PATCHSET"),
+    ("Zuul branch", "ZUUL_BRANCH"),
+    ("Zuul build", "ZUUL_UUID"),
+    ("GitHub repository", "GITHUB_REPOSITORY"),
+    ("GitHub workflow", "GITHUB_WORKFLOW"),
+    ("GitHub job", "GITHUB_JOB"),
+    ("GitHub run", "GITHUB_RUN_ID"),
+    ("GitHub ref", "GITHUB_REF_NAME"),
+    ("GitHub commit", "GITHUB_SHA"),
+    ("GitLab project", "CI_PROJECT_PATH"),
+    ("GitLab pipeline", "CI_PIPELINE_ID"),
+    ("GitLab job", "CI_JOB_NAME"),
+    ("GitLab job URL", "CI_JOB_URL"),
+    ("GitLab ref", "CI_COMMIT_REF_NAME"),
+    ("GitLab commit", "CI_COMMIT_SHA"),
+    ("Jenkins build", "BUILD_NUMBER"),
+    ("Jenkins build URL", "BUILD_URL"),
+    ("Jenkins node", "NODE_NAME"),
+    ("Jenkins commit", "GIT_COMMIT"),
+    ("Jenkins branch", "GIT_BRANCH"),
+];
+
+/// The CI variables of [`REPORT_CI_VARIABLES`] that are set (and not empty), in order;
+/// one shown only once when two CIs share its variable.
+pub fn ci_metadata() -> Vec<(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    REPORT_CI_VARIABLES
+        .iter()
+        .filter(|(_, var)| seen.insert(*var))
+        .filter_map(|(label, var)| {
+            let v = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
+            Some((format!("{label} ({var})"), v))
+        })
+        .collect()
+}
+
+/// Reads a size: bytes, or with a `K`, `M` or `G` suffix (powers of 1024; `KiB` and
+/// `KB` alike).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("{s:?}: unknown unit (use K, M or G)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// What of the logs the page keeps. Sizes are bytes, or take `K`, `M`, `G` (1024-based).
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Each attachment of a failing, unfinished or flaky attempt is kept whole up to
+    /// this size; a larger one keeps its first and last halves of it.
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
+    pub failed_log_cap: usize,
+    /// A passing or skipped test's attachment larger than head + tail keeps only its
+    /// first SIZE...
+    #[arg(long, value_name = "SIZE", default_value = "2K", value_parser = parse_size)]
+    pub passed_log_head: usize,
+    /// ...and its last SIZE.
+    #[arg(long, value_name = "SIZE", default_value = "2K", value_parser = parse_size)]
+    pub passed_log_tail: usize,
+    /// Past this much kept in all, passing tests' attachments are left out and failing
+    /// tests' keep head and tail only.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub total_log_cap: usize,
+    /// Keep every attachment whole (the caps are ignored; the page can get large).
+    #[arg(long)]
+    pub keep_all_logs: bool,
+}
+
+impl PolicyArgs {
+    /// The policy the flags set.
+    pub fn policy(&self) -> crate::emit::report::SizePolicy {
+        crate::emit::report::SizePolicy {
+            failed_cap: self.failed_log_cap,
+            passed_head: self.passed_log_head,
+            passed_tail: self.passed_log_tail,
+            total_cap: self.total_log_cap,
+            keep_all: self.keep_all_logs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("2K"), Ok(2048));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("64mb"), Ok(64 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("1T").is_err());
+        assert!(parse_size("K").is_err());
+        assert!(parse_size("-1").is_err());
+    }
 }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{Bars, Failure, Verbosity, exit};
+use super::{Bars, Failure, PolicyArgs, Verbosity, ci_metadata, exit};
 use crate::emit::stackviz::Layout;
 use crate::emit::stackviz_config::Zuul;
-use crate::pipeline::export::{ExportSettings, run as export};
+use crate::pipeline::export::{ExportSettings, HtmlSettings, run as export};
 
 /// `--layout`'s values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +55,16 @@ pub struct StackvizArgs {
     /// Treat a missing input or any reading problem as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
+    /// Also write the run report of the same inputs and dstat log, one
+    /// self-contained page, to DEST/index.html (DEST is usually the output directory).
+    #[arg(long, value_name = "DEST")]
+    pub html: Option<PathBuf>,
+    /// The report's title (with --html).
+    #[arg(long, value_name = "TEXT", requires = "html")]
+    pub title: Option<String>,
+    /// The report's size policy (with --html).
+    #[command(flatten, next_help_heading = "Report (--html) options")]
+    pub policy: PolicyArgs,
     /// The output directory. Will be created if it doesn't already exist.
     pub path: PathBuf,
 }
@@ -81,6 +91,12 @@ pub fn run(args: StackvizArgs, v: Verbosity) -> Result<u8, Failure> {
         dstat: args.dstat,
         all_runs: args.all_runs,
         strict: args.strict,
+        html: args.html.map(|dest| HtmlSettings {
+            output: dest.join("index.html"),
+            title: args.title,
+            ci: if args.env { ci_metadata() } else { Vec::new() },
+            policy: args.policy.policy(),
+        }),
         output: args.path,
     };
     export(

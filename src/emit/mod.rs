@@ -6,6 +6,7 @@ pub mod oct_csv;
 pub mod oct_report;
 pub mod output;
 pub mod pyjson;
+pub mod report;
 pub mod seed_tree;
 pub mod stackviz;
 pub mod stackviz_config;

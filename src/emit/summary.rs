@@ -32,15 +32,6 @@ pub struct SummaryReport {
     tails: Vec<(String, Vec<u8>)>,
 }
 
-/// The worker a record ran on: its `worker-N` tag, else its route code.
-fn worker(r: &TestRecord) -> Option<String> {
-    r.tags
-        .iter()
-        .find(|t| t.starts_with("worker"))
-        .cloned()
-        .or_else(|| r.route_code.as_ref().map(|rc| format!("route {rc}")))
-}
-
 impl SummaryReport {
     /// Counts one record.
     pub fn add(&mut self, r: &TestRecord) {
@@ -51,7 +42,7 @@ impl SummaryReport {
             self.failures.push(Failed {
                 name: name.clone(),
                 status: r.status,
-                worker: worker(r),
+                worker: r.worker(),
                 last_line,
             });
         }

@@ -70,4 +70,55 @@ impl TestRecord {
         let tb = self.traceback()?;
         Some(tb.text().trim().lines().last().unwrap_or("").to_owned())
     }
+
+    /// The first line of the exception its traceback ends with, for failure lists.
+    pub fn failure_message(&self) -> Option<String> {
+        Some(exception_line(&self.traceback()?.text()).to_owned())
+    }
+
+    /// The worker it ran on: its `worker-N` tag, else its route code.
+    pub fn worker(&self) -> Option<String> {
+        self.tags
+            .iter()
+            .find(|t| t.starts_with("worker"))
+            .cloned()
+            .or_else(|| self.route_code.as_ref().map(|rc| format!("route {rc}")))
+    }
+}
+
+/// The first line of the exception a Python traceback ends with: the first line that
+/// is not indented after the last `  File "..."` frame (its code line skipped), so a
+/// message that goes on over several lines (`Details: ...`) gives its first one. Text
+/// that is not a traceback gives its first non-empty line.
+pub fn exception_line(traceback: &str) -> &str {
+    let lines: Vec<&str> = traceback.lines().collect();
+    let last_frame = lines
+        .iter()
+        .rposition(|l| l.trim_start().starts_with("File \"") && l.starts_with(' '));
+    let from = last_frame.map_or(0, |i| i + 1);
+    lines[from..]
+        .iter()
+        .find(|l| !l.trim().is_empty() && !l.starts_with(' ') && !l.starts_with('\t'))
+        .or_else(|| lines.iter().find(|l| !l.trim().is_empty()))
+        .map_or("", |l| l.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exception_line_is_the_first_after_the_last_frame() {
+        let tb = "Traceback (most recent call last):\n  File \"/a.py\", line 3, in f\n    g()\n  File \"/b.py\", line 9, in g\n    raise X(msg)\ntempest.lib.exceptions.TimeoutException: Request timed out\nDetails: (x) Server y failed\n";
+        assert_eq!(
+            exception_line(tb),
+            "tempest.lib.exceptions.TimeoutException: Request timed out"
+        );
+        assert_eq!(
+            exception_line("AssertionError: 1 != 2"),
+            "AssertionError: 1 != 2"
+        );
+        assert_eq!(exception_line("\n\n  indented only\n"), "  indented only");
+        assert_eq!(exception_line(""), "");
+    }
 }

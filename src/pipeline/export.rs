@@ -7,6 +7,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::report::{self, ReportBuilder, SizePolicy};
 use super::{Context, Error};
 use crate::emit::output::{AtomicFile, write_file};
 use crate::emit::stackviz::{DatasetFiles, DatasetWriter, Layout, RecordRenderer};
@@ -35,8 +36,23 @@ pub struct ExportSettings {
     pub all_runs: bool,
     /// A missing input or any reading problem is an error.
     pub strict: bool,
+    /// Also write the run report of the same inputs (`--html`).
+    pub html: Option<HtmlSettings>,
     /// The output directory (created when missing).
     pub output: PathBuf,
+}
+
+/// The run report written beside the export (`--html`).
+#[derive(Debug, Clone, Default)]
+pub struct HtmlSettings {
+    /// The page to write.
+    pub output: PathBuf,
+    /// Its title (default: "Test run" and the first input's name).
+    pub title: Option<String>,
+    /// CI metadata to show.
+    pub ci: Vec<(String, String)>,
+    /// What of the attachments to keep.
+    pub policy: SizePolicy,
 }
 
 /// One provider: an input with its name and the datasets it yields.
@@ -121,6 +137,16 @@ pub fn run(
         None => None,
     };
 
+    let mut html = match &args.html {
+        Some(h) => {
+            let dir = report::parent_dir(&h.output);
+            fs::create_dir_all(dir)
+                .and_then(|()| ReportBuilder::new(dir, h.policy))
+                .map(Some)
+                .map_err(report::output_error(&h.output))?
+        }
+        None => None,
+    };
     let mut written: Vec<(usize, usize, DatasetFiles)> = Vec::new();
     for (pi, provider) in providers.iter().enumerate() {
         let _ = writeln!(
@@ -141,6 +167,7 @@ pub fn run(
                 args.gzip,
                 progress,
                 &mut problems,
+                html.as_mut(),
             )
             .map_err(|e| match e {
                 ExportError::Input(e) => Error::input(InputError::new(&source.label(), e)),
@@ -174,6 +201,20 @@ pub fn run(
         "cannot write config.json to the output directory {}",
         out_dir.display()
     )))?;
+    if let (Some(builder), Some(h)) = (html, &args.html) {
+        let first = providers.iter().flat_map(|p| &p.datasets).next();
+        report::finish(
+            builder,
+            &report::Page {
+                output: &h.output,
+                dstat: args.dstat.as_deref().filter(|d| d.exists()),
+                title: h.title.clone(),
+                first_input: first.map(Source::label),
+                ci: &h.ci,
+            },
+        )?;
+        let _ = writeln!(out, "Wrote the run report {}", h.output.display());
+    }
     if args.strict && problems > 0 {
         return Err(Error::input(format!(
             "{problems} problem(s) found and --strict is set (the export was written)"
@@ -276,7 +317,12 @@ fn export_dataset(
     gzip: bool,
     progress: &dyn Progress,
     problems: &mut u64,
+    mut html: Option<&mut ReportBuilder>,
 ) -> Result<DatasetFiles, ExportError> {
+    if let Some(b) = html.as_deref_mut() {
+        b.begin_input(&source.label());
+    }
+    let mut html_err: Option<io::Error> = None;
     let mut writer =
         DatasetWriter::create(dir, layout, stem, index, gzip).map_err(ExportError::Output)?;
     let pass_name = match layout {
@@ -304,12 +350,23 @@ fn export_dataset(
         source,
         progress,
         |r, out| renderer.render(r, out),
-        &mut |r, bytes, rendered| writer.record_prerendered(r, bytes, &rendered),
+        &mut |r, bytes, rendered| {
+            if let Some(b) = html.as_deref_mut()
+                && html_err.is_none()
+                && let Err(e) = b.add_record(r)
+            {
+                html_err = Some(e);
+            }
+            writer.record_prerendered(r, bytes, &rendered)
+        },
         &mut on_pass,
     )
     .map_err(ExportError::Input)?;
-    if let Some(e) = pass_err {
+    if let Some(e) = pass_err.or(html_err) {
         return Err(ExportError::Output(e));
+    }
+    if let Some(b) = html {
+        b.end_input(report.clone());
     }
     let label = source.label();
     if report.records == 0 {

@@ -9,6 +9,7 @@ pub mod export;
 pub mod oct_csv;
 pub mod oct_report;
 pub mod pulse;
+pub mod report;
 pub mod splunk;
 pub mod summary;
 pub mod treeherder;

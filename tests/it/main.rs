@@ -12,6 +12,7 @@ mod oct_csv;
 mod oct_report;
 mod pulse_rabbitmq;
 mod readme;
+mod report;
 mod splunk_hec;
 mod stackviz_cases;
 mod subunit_fixtures;

@@ -1,0 +1,151 @@
+// table.js: every test in a virtualised table: only the rows around the viewport are
+// in the DOM, one delegated listener serves them all, arrow keys move between rows.
+
+const ROW = 28;
+const COLUMNS = [
+  { key: "status", label: "Status" },
+  { key: "name", label: "Test" },
+  { key: "dur", label: "Duration", num: true },
+  { key: "worker", label: "Worker" },
+  { key: "attempts", label: "Attempts", num: true },
+];
+
+class TestTable {
+  constructor(store, root) {
+    this.store = store;
+    this.root = root;
+    this.rows = new Int32Array(0);
+    this.sort = { key: "status", desc: false };
+    clear(root);
+    root.setAttribute("role", "table");
+    root.setAttribute("aria-label", "Tests");
+    const head = el("div", { class: "thead", role: "rowgroup" });
+    const hrow = el("div", { class: "cols", role: "row", "aria-rowindex": 1 });
+    hrow.style.display = "grid";
+    this.headButtons = {};
+    for (const c of COLUMNS) {
+      const b = el("button", { type: "button", "data-key": c.key, class: c.num ? "num" : null, text: c.label });
+      this.headButtons[c.key] = b;
+      hrow.append(el("div", { role: "columnheader", "aria-sort": "none" }, b));
+    }
+    head.append(hrow);
+    this.body = el("div", { class: "tbody", role: "rowgroup", tabindex: "0", "aria-label": "Test rows" });
+    this.spacer = el("div", { class: "spacer", "aria-hidden": "true" });
+    this.body.append(this.spacer);
+    root.append(head, this.body);
+    this.pool = new Map();
+    hrow.addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-key]");
+      if (!b) return;
+      const key = b.dataset.key;
+      const desc = this.sort.key === key ? !this.sort.desc : key === "dur";
+      State.set({ sort: key, desc: desc ? 1 : null }, true);
+    });
+    this.body.addEventListener("scroll", () => this.paint());
+    this.body.addEventListener("keydown", (e) => this.key(e));
+    window.addEventListener("resize", () => this.paint());
+  }
+
+  value(key, i) {
+    const s = this.store;
+    switch (key) {
+      case "status": return KINDS.indexOf(s.kind(i));
+      case "name": return s.lower[i];
+      case "dur": return isNaN(s.dur[i]) ? -1 : s.dur[i];
+      case "worker": return s.worker(s.last[i]) || "";
+      case "attempts": return s.attempts(i).length;
+    }
+    return 0;
+  }
+
+  // Shows the tests `rows` (indices), in the current sort.
+  show(rows, sort) {
+    this.sort = sort;
+    const key = sort.key;
+    const vals = new Array(this.store.n);
+    for (const i of rows) vals[i] = this.value(key, i);
+    const dir = sort.desc ? -1 : 1;
+    const sorted = Array.from(rows).sort((a, b) => {
+      const x = vals[a];
+      const y = vals[b];
+      if (x < y) return -dir;
+      if (x > y) return dir;
+      return a - b;
+    });
+    this.rows = Int32Array.from(sorted);
+    for (const c of COLUMNS) {
+      const cell = this.headButtons[c.key].parentElement;
+      cell.setAttribute("aria-sort", c.key === key ? (sort.desc ? "descending" : "ascending") : "none");
+    }
+    this.root.setAttribute("aria-rowcount", this.rows.length + 1);
+    this.spacer.style.height = this.rows.length * ROW + "px";
+    for (const r of this.pool.values()) r.remove();
+    this.pool.clear();
+    this.paint();
+  }
+
+  paint() {
+    const top = this.body.scrollTop;
+    const h = this.body.clientHeight || 600;
+    const first = Math.max(0, Math.floor(top / ROW) - 10);
+    const last = Math.min(this.rows.length, Math.ceil((top + h) / ROW) + 10);
+    for (const [pos, node] of this.pool) {
+      if (pos < first || pos >= last) {
+        if (!node.contains(document.activeElement)) {
+          node.remove();
+          this.pool.delete(pos);
+        }
+      }
+    }
+    for (let pos = first; pos < last; pos++) {
+      if (!this.pool.has(pos)) {
+        const node = this.row(pos);
+        this.pool.set(pos, node);
+        this.body.append(node);
+      }
+    }
+  }
+
+  row(pos) {
+    const s = this.store;
+    const i = this.rows[pos];
+    const a = s.last[i];
+    const status = s.status[i];
+    const name = el("button", {
+      type: "button",
+      class: "linkish",
+      "data-test": i,
+      title: s.id(i),
+    });
+    if (s.prefix) name.append(el("span", { class: "prefix", text: "… " }));
+    name.append(displayName(s, i));
+    const r = el(
+      "div",
+      { class: "row cols", role: "row", "aria-rowindex": pos + 2 },
+      el("div", { role: "cell" }, el("span", { class: "st st-" + status, text: s.kind(i).label })),
+      el("div", { role: "cell" }, name),
+      el("div", { role: "cell", class: "num", text: fmtDur(s.dur[i]) }),
+      el("div", { role: "cell", text: s.worker(a) || "–" }),
+      el("div", { role: "cell", class: "num", text: s.attempts(i).length }),
+    );
+    r.style.top = pos * ROW + "px";
+    return r;
+  }
+
+  key(e) {
+    const b = e.target.closest && e.target.closest("button[data-test]");
+    if (!b || (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;
+    e.preventDefault();
+    const row = b.closest(".row");
+    const pos = Number(row.getAttribute("aria-rowindex")) - 2 + (e.key === "ArrowDown" ? 1 : -1);
+    if (pos < 0 || pos >= this.rows.length) return;
+    const top = pos * ROW;
+    if (top < this.body.scrollTop) this.body.scrollTop = top;
+    else if (top + ROW > this.body.scrollTop + this.body.clientHeight) {
+      this.body.scrollTop = top + ROW - this.body.clientHeight;
+    }
+    this.paint();
+    const next = this.pool.get(pos);
+    if (next) next.querySelector("button").focus();
+  }
+}
