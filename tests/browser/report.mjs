@@ -213,16 +213,35 @@ if (overview) {
   // 4. The logs: find one with ANSI colours among the tests; ANSI rendered as spans.
   const rowCount = out.rows.length;
   out.ansi = null;
-  for (let k = 0; k < rowCount && !out.ansi; k++) {
+  out.cut = null;
+  for (let k = 0; k < rowCount && !(out.ansi && out.cut); k++) {
     await (await page.$$("#table .tbody .row button"))[k].click();
     await page.waitForSelector("#detail:not([hidden])");
     const ntabs = (await page.$$("#detail [role=tab]")).length;
-    for (let t = 0; t < ntabs && !out.ansi; t++) {
+    for (let t = 0; t < ntabs && !(out.ansi && out.cut); t++) {
       await page.click(`#detail [role=tab] >> nth=${t}`);
       await page.waitForSelector("#detail .log .line");
+      const tab = await page.textContent(`#detail [role=tab] >> nth=${t}`);
+      if (!out.cut && tab.endsWith("(cut)")) {
+        out.cut = {
+          tab,
+          note: await page.innerText("#detail .log-note:not([role])"),
+          omittedLine: await page.$$eval("#detail .log .line.omitted", (ls) => ls.map((l) => l.textContent)),
+        };
+        // find in this log: every hit marked, the first one targeted
+        await page.fill("#detail input[type=search]", "DEBUG");
+        out.find = {
+          count: await page.innerText("#detail .log-tools [role=status]"),
+          hits: await page.$$eval("#detail .log .line.hit", (ls) => ls.length),
+          target: await page.$eval("#detail .log .line.target", (l) => l.textContent),
+        };
+        await page.click("#detail button:has-text('Wrap lines')");
+        out.wrap = await page.$eval("#detail .log", (l) => l.classList.contains("wrap"));
+        await page.screenshot({ path: shots + "/4b-log-cut-find.png" });
+      }
       const spans = await page.$$eval("#detail .log .line span[class*='a-']", (ss) =>
         ss.slice(0, 20).map((s) => ({ cls: s.className, text: s.textContent, color: getComputedStyle(s).color })));
-      if (spans.length) {
+      if (spans.length && !out.ansi) {
         out.ansi = {
           test: await page.innerText("#detail-h"),
           tab: await page.textContent(`#detail [role=tab] >> nth=${t}`),

@@ -203,10 +203,18 @@ fn no_violations(v: &Value, what: &str) {
 fn the_14_test_report_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
+    // smaller head and tail than the defaults, so that passing tests' logs are cut
     report(
         &[&small()],
         &page,
-        &["--dstat", small_dstat().to_str().unwrap()],
+        &[
+            "--dstat",
+            small_dstat().to_str().unwrap(),
+            "--passed-log-head",
+            "1K",
+            "--passed-log-tail",
+            "1K",
+        ],
     );
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/report-screenshots");
     let r = browser(&page, &shots, None);
@@ -347,6 +355,33 @@ fn the_14_test_report_in_headless_chromium() {
     assert!(!ansi["spans"].as_array().unwrap().is_empty());
     assert_eq!(ansi["rawEscapes"], false);
 
+    // a log cut by the size policy says so, where and how much; find marks its hits
+    let cut = &r["cut"];
+    assert!(cut.is_object(), "no cut log found");
+    assert!(
+        cut["note"]
+            .as_str()
+            .unwrap()
+            .contains(" omitted when the report was made; the first "),
+        "{cut}"
+    );
+    assert_eq!(cut["omittedLine"].as_array().unwrap().len(), 1, "{cut}");
+    assert!(
+        cut["omittedLine"][0]
+            .as_str()
+            .unwrap()
+            .contains(" omitted]")
+    );
+    let find = &r["find"];
+    let hits = find["hits"].as_u64().unwrap();
+    assert!(hits > 0, "{find}");
+    assert!(
+        find["count"].as_str().unwrap().ends_with(" match"),
+        "{find}"
+    );
+    assert!(find["target"].as_str().unwrap().contains("DEBUG"), "{find}");
+    assert_eq!(r["wrap"], true);
+
     // hostile names and logs are text
     assert_eq!(
         r["hostile"]["heading"],
@@ -400,7 +435,11 @@ fn the_14_test_report_in_headless_chromium() {
         info.contains("small-dstat.csv: Dstat 0.8.0 on ci-node, 29 samples"),
         "{info}"
     );
-    assert!(info.contains("1 attachment cut"), "{info}");
+    assert!(
+        info.contains("passing tests' larger ones cut to their first 1.0 KiB and last 1.0 KiB"),
+        "{info}"
+    );
+    assert!(!info.contains(" 0 attachments cut"), "{info}");
     let csv = r["csv"].as_str().unwrap();
     assert_eq!(csv.lines().count(), 15);
     assert!(csv.starts_with("test,status,attempts,worker,start,duration_s,message\r\n"));
@@ -444,6 +483,7 @@ fn the_14_test_report_in_headless_chromium() {
         "2-overview-dark",
         "3-detail-traceback",
         "4-log-ansi",
+        "4b-log-cut-find",
         "5-hostile",
         "6-timeline",
         "7-runinfo",
@@ -699,14 +739,11 @@ fn a_run_and_its_rerun_are_one_run_with_attempts() {
         3,
         b"",
     );
-    test_run(
-        &mut rerun,
-        "pkg.T.test_a",
-        "worker-0",
-        1_700_000_100,
-        3,
-        b"",
-    );
+    // the rerun passes with a long log: kept whole, as the failure's would be
+    let long_log: Vec<u8> = (0..500)
+        .flat_map(|l| format!("rerun log line {l}\n").into_bytes())
+        .collect();
+    rerun.extend(stream_with_log("pkg.T.test_a", 100, 3, &long_log));
     let (a, b) = (
         dir.path().join("run.subunit"),
         dir.path().join("rerun.subunit"),
@@ -726,6 +763,14 @@ fn a_run_and_its_rerun_are_one_run_with_attempts() {
     assert_eq!((status(0), status(2)), ("fail".into(), "success".into()));
     assert_eq!(ix["attempts"]["input"], serde_json::json!([0, 0, 1]));
     assert_eq!(ix["inputs"].as_array().unwrap().len(), 2);
+    let (ix, chunks) = decode(&page);
+    let atts = attachments(&ix, &chunks);
+    let (kept, orig) = &atts[&("pkg.T.test_a".to_owned(), 1, "log".to_owned())];
+    assert_eq!(
+        (kept.as_slice(), *orig),
+        (long_log.as_slice(), long_log.len() as u64),
+        "a flaky test's passing rerun keeps its whole log"
+    );
 }
 
 /// `--keep-all-logs` keeps every attachment byte for byte; the default policy caps

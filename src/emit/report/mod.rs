@@ -195,7 +195,13 @@ impl ReportBuilder {
                 t
             }
         };
-        let failing = r.status.is_failure();
+        // an attempt of a test that failed before (a flaky test's rerun) keeps its logs
+        // as a failure's: the two are read side by side
+        let failed_before = self.tests[test as usize]
+            .attempts
+            .iter()
+            .any(|&a| self.attempts[a as usize].status.is_failure());
+        let failing = r.status.is_failure() || failed_before;
         let first_att = self.atts.len() as u32;
         for a in &r.attachments {
             let mime = a.mime.as_deref().unwrap_or("");
@@ -253,7 +259,7 @@ impl ReportBuilder {
             start: r.start,
             stop: r.stop,
             input: self.inputs.len().saturating_sub(1) as u32,
-            message: failing.then(|| r.failure_message()).flatten(),
+            message: r.status.is_failure().then(|| r.failure_message()).flatten(),
             first_att,
             atts: self.atts.len() as u32 - first_att,
         });

@@ -6,8 +6,9 @@
 /// The size policy's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SizePolicy {
-    /// Attachments of failing (or unfinished) tests are kept whole up to this many
-    /// bytes; beyond it, their head and tail (half each).
+    /// Attachments of failing (or unfinished) attempts, and of a flaky test's later
+    /// attempts, are kept whole up to this many bytes; beyond it, their head and tail
+    /// (half each).
     pub failed_cap: usize,
     /// Attachments of passing (or skipped) tests larger than `passed_head +
     /// passed_tail` keep only these many bytes of their start...
