@@ -298,6 +298,27 @@ function runinfo(store) {
         fmtBytes(p.passedHead) + " and last " + fmtBytes(p.passedTail) + "; at most " + fmtBytes(p.totalCap) + " in all. " +
         fmtBytes(p.kept) + " kept; " + plural(p.cut, "attachment") + " cut (" + fmtBytes(p.cutBytes) + " left out), " +
         plural(p.dropped, "attachment") + " left out whole (" + fmtBytes(p.droppedBytes) + ")."));
+  // which tests lost bytes to the policy, so that nobody looks for a line that is not here
+  const lost = [];
+  const at = ix.attempts;
+  for (let a = 0; a < at.test.length && lost.length < 200; a++) {
+    for (let k = at.att[a]; k < at.att[a] + at.natt[a]; k++) {
+      if (ix.atts.chunk[k] >= 0 && ix.atts.head[k] < 0) continue;
+      lost.push([a, k]);
+      if (lost.length >= 200) break;
+    }
+  }
+  if (lost.length) {
+    const ul = el("ul", { class: "problems", id: "policy-drops" });
+    for (const [a, k] of lost) {
+      const i = at.test[a];
+      ul.append(el("li", null, el("button", { type: "button", class: "linkish", "data-test": i, text: store.name(i) }),
+        ": " + store.strings[ix.atts.name[k]] + " " + (ix.atts.chunk[k] < 0 ? "left out" : "cut") + " (" +
+        fmtBytes(ix.atts.orig[k] - ix.atts.len[k]) + " of " + fmtBytes(ix.atts.orig[k]) + ")"));
+    }
+    const total = p.cut + p.dropped;
+    body.append(el("p", { text: total > lost.length ? "The first " + lost.length + " of " + total + ":" : "Where:" }), ul);
+  }
   body.append(el("p", { class: "note", text: "Made by " + ix.generator + "." }));
   const csv = el("button", { type: "button", text: "Download tests as CSV" });
   csv.addEventListener("click", () => download("tests.csv", "text/csv", testsCsv(store)));

@@ -310,9 +310,9 @@ if (overview) {
   out.runinfo = await page.innerText("#runinfo-body");
   await page.screenshot({ path: shots + "/7-runinfo.png" });
   // downloads
-  const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#runinfo button:has-text('CSV')")]);
+  const [csv] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download tests as CSV" }).click()]);
   out.csv = readFileSync(await csv.path(), "utf8");
-  const [json] = await Promise.all([page.waitForEvent("download"), page.click("#runinfo button:has-text('JSON')")]);
+  const [json] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download tests as JSON" }).click()]);
   out.json = JSON.parse(readFileSync(await json.path(), "utf8"));
   // keyboard only: Tab reaches the first failure, Enter opens it
   await page.evaluate(() => { window.scrollTo(0, 0); document.activeElement && document.activeElement.blur(); });
@@ -351,6 +351,9 @@ if (overview) {
 
 } catch (e) {
   out.fatal = String(e && e.stack || e);
+  for (const ctx of browser.contexts()) {
+    for (const page of ctx.pages()) await page.screenshot({ path: shots + "/fatal.png" }).catch(() => {});
+  }
 }
 await browser.close();
 console.log(JSON.stringify(out));
