@@ -171,16 +171,18 @@ class Filters {
     if ($("name-filter").value.toLowerCase() !== q) $("name-filter").value = st.q || "";
     if ((st.d || "") !== $("min-dur").value) $("min-dur").value = st.d || "";
     const s = this.store;
-    const rows = [];
+    const keep = new Uint8Array(s.n);
+    let count = 0;
     for (let i = 0; i < s.n; i++) {
       if (hidden.size && hidden.has(s.kind(i).key)) continue;
       if (w && s.worker(s.last[i]) !== w) continue;
-      if (q && s.lower[i].indexOf(q) < 0 && s.id(i).toLowerCase().indexOf(q) < 0) continue;
+      if (q && s.lower[i].indexOf(q) < 0 && s.lowerId(i).indexOf(q) < 0) continue;
       if (min && !(s.dur[i] >= min)) continue;
-      rows.push(i);
+      keep[i] = 1;
+      count++;
     }
-    $("shown").textContent = rows.length === s.n ? "all " + plural(s.n, "test") : rows.length + " of " + plural(s.n, "test");
-    this.table.show(rows, { key: st.sort || "status", desc: st.desc === "1" });
+    $("shown").textContent = count === s.n ? "all " + plural(s.n, "test") : count + " of " + plural(s.n, "test");
+    this.table.show(keep, count, { key: st.sort || "status", desc: st.desc === "1" });
   }
 }
 

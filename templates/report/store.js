@@ -79,6 +79,16 @@ class Store {
   }
 
   // The attachments of attempt `a`, traceback first.
+  // A test's full id in lower case (its name's when they are the same), for the name
+  // filter; made once.
+  lowerId(i) {
+    if (!this.ix.tests.id[i]) return this.lower[i];
+    this.lowerIds = this.lowerIds || new Map();
+    let l = this.lowerIds.get(i);
+    if (l === undefined) { l = this.ix.tests.id[i].toLowerCase(); this.lowerIds.set(i, l); }
+    return l;
+  }
+
   attachments(a) {
     const x = this.ix.atts;
     const first = this.ix.attempts.att[a];

@@ -58,21 +58,41 @@ class TestTable {
     return 0;
   }
 
-  // Shows the tests `rows` (indices), in the current sort.
-  show(rows, sort) {
+  // Every test in `sort`'s order, computed once per order (so that filtering, which
+  // happens per keystroke, never sorts).
+  order(sort) {
+    const k = sort.key + (sort.desc ? "-" : "+");
+    this.orders = this.orders || new Map();
+    let o = this.orders.get(k);
+    if (!o) {
+      const n = this.store.n;
+      const vals = new Array(n);
+      for (let i = 0; i < n; i++) vals[i] = this.value(sort.key, i);
+      const dir = sort.desc ? -1 : 1;
+      const idx = new Array(n);
+      for (let i = 0; i < n; i++) idx[i] = i;
+      idx.sort((a, b) => {
+        const x = vals[a];
+        const y = vals[b];
+        if (x < y) return -dir;
+        if (x > y) return dir;
+        return a - b;
+      });
+      o = Int32Array.from(idx);
+      this.orders.set(k, o);
+    }
+    return o;
+  }
+
+  // Shows the tests whose `keep[i]` is set (`count` of them), in `sort`'s order.
+  show(keep, count, sort) {
     this.sort = sort;
     const key = sort.key;
-    const vals = new Array(this.store.n);
-    for (const i of rows) vals[i] = this.value(key, i);
-    const dir = sort.desc ? -1 : 1;
-    const sorted = Array.from(rows).sort((a, b) => {
-      const x = vals[a];
-      const y = vals[b];
-      if (x < y) return -dir;
-      if (x > y) return dir;
-      return a - b;
-    });
-    this.rows = Int32Array.from(sorted);
+    const order = this.order(sort);
+    const rows = new Int32Array(count);
+    let n = 0;
+    for (let p = 0; p < order.length; p++) if (keep[order[p]]) rows[n++] = order[p];
+    this.rows = rows;
     for (const c of COLUMNS) {
       const cell = this.headButtons[c.key].parentElement;
       cell.setAttribute("aria-sort", c.key === key ? (sort.desc ? "descending" : "ascending") : "none");

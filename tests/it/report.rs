@@ -440,7 +440,10 @@ fn the_14_test_report_in_headless_chromium() {
         "{info}"
     );
     assert!(!info.contains(" 0 attachments cut"), "{info}");
-    assert!(info.contains("Where:\n") && info.contains(": pythonlogging:'' cut ("), "each cut named: {info}");
+    assert!(
+        info.contains("Where:\n") && info.contains(": pythonlogging:'' cut ("),
+        "each cut named: {info}"
+    );
     let csv = r["csv"].as_str().unwrap();
     assert_eq!(csv.lines().count(), 15);
     assert!(csv.starts_with("test,status,attempts,worker,start,duration_s,message\r\n"));
