@@ -3,6 +3,13 @@
 // failures first, then the tests, the timeline, the slowest tests and the run info.
 
 const FAILURES_SHOWN = 100;
+// What a failure without a message of its own means.
+const WHY = {
+  uxsuccess: "passed, but was marked as expected to fail",
+  inprogress: "started and never finished (the run ended or was cut off)",
+  unknown: "never finished: no final status",
+  fail: "failed without a message",
+};
 
 window.RP = {
   start(packed) {
@@ -116,7 +123,7 @@ function failures(store) {
     list.append(el("li", null,
       el("span", { class: "st st-" + store.status[i], text: store.kind(i).label }), " ",
       el("button", { type: "button", class: "linkish", "data-test": i, title: store.id(i), text: store.name(i) }),
-      store.message(a) ? el("span", { class: "msg", text: store.message(a) }) : null));
+      el("span", { class: "msg", text: store.message(a) || WHY[store.status[i]] || "" })));
   }
   if (failed.length > FAILURES_SHOWN) {
     const b = el("button", { type: "button", text: "Show all " + failed.length + " in the table" });
