@@ -34,6 +34,7 @@ class TestTable {
     this.body.append(this.spacer);
     root.append(head, this.body);
     this.pool = new Map();
+    this.nodes = new Map();
     hrow.addEventListener("click", (e) => {
       const b = e.target.closest("button[data-key]");
       if (!b) return;
@@ -99,36 +100,47 @@ class TestTable {
     }
     this.root.setAttribute("aria-rowcount", this.rows.length + 1);
     this.spacer.style.height = this.rows.length * ROW + "px";
-    for (const r of this.pool.values()) r.remove();
-    this.pool.clear();
-    this.paint();
+    this.paint(true);
   }
 
-  paint() {
+  // Puts the rows around the viewport in the page. A test's row is kept while it stays
+  // in view (filtering to a set that starts with the same tests touches nothing); with
+  // `all`, rows out of view go even when they hold the focus.
+  paint(all) {
     const top = this.body.scrollTop;
     const h = this.body.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / ROW) - 10);
     const last = Math.min(this.rows.length, Math.ceil((top + h) / ROW) + 10);
-    for (const [pos, node] of this.pool) {
-      if (pos < first || pos >= last) {
-        if (!node.contains(document.activeElement)) {
-          node.remove();
-          this.pool.delete(pos);
-        }
+    const want = new Map();
+    for (let pos = first; pos < last; pos++) want.set(this.rows[pos], pos);
+    for (const [i, node] of this.nodes) {
+      if (!want.has(i) && (all || !node.contains(document.activeElement))) {
+        node.remove();
+        this.nodes.delete(i);
       }
     }
-    for (let pos = first; pos < last; pos++) {
-      if (!this.pool.has(pos)) {
-        const node = this.row(pos);
-        this.pool.set(pos, node);
-        this.body.append(node);
+    this.pool = new Map();
+    // rows in the page in their visual order, so that Tab follows it
+    let prev = this.spacer;
+    for (const [i, pos] of want) {
+      let node = this.nodes.get(i);
+      if (!node) {
+        node = this.row(i);
+        this.nodes.set(i, node);
       }
+      if (prev.nextSibling !== node) prev.after(node);
+      prev = node;
+      if (node.rpPos !== pos) {
+        node.rpPos = pos;
+        node.style.top = pos * ROW + "px";
+        node.setAttribute("aria-rowindex", pos + 2);
+      }
+      this.pool.set(pos, node);
     }
   }
 
-  row(pos) {
+  row(i) {
     const s = this.store;
-    const i = this.rows[pos];
     const a = s.last[i];
     const status = s.status[i];
     const name = el("button", {
@@ -139,17 +151,15 @@ class TestTable {
     });
     if (s.prefix) name.append(el("span", { class: "prefix", text: "… " }));
     name.append(displayName(s, i));
-    const r = el(
+    return el(
       "div",
-      { class: "row cols", role: "row", "aria-rowindex": pos + 2 },
+      { class: "row cols", role: "row" },
       el("div", { role: "cell" }, el("span", { class: "st st-" + status, text: s.kind(i).label })),
       el("div", { role: "cell" }, name),
       el("div", { role: "cell", class: "num", text: fmtDur(s.dur[i]) }),
       el("div", { role: "cell", text: s.worker(a) || "–" }),
       el("div", { role: "cell", class: "num", text: s.attempts(i).length }),
     );
-    r.style.top = pos * ROW + "px";
-    return r;
   }
 
   key(e) {
