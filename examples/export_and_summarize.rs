@@ -53,7 +53,7 @@ fn main() -> Result<(), Error> {
     let summary = summary::run(
         &SummarySettings {
             inputs: vec![stream],
-            allow_empty: false,
+            ..SummarySettings::default()
         },
         &NoProgress,
         &mut std::io::stdout(),

@@ -231,9 +231,10 @@ Exit codes:
     /// `summary`'s exit codes.
     pub const SUMMARY: &str = "\
 Exit codes:
-  0  every test passed (or was skipped)
-  1  a test failed, succeeded unexpectedly or never finished; or no test ran
-     (unless --allow-empty)
+  0  every test passed (or was skipped); a test that failed and then passed on a
+     later attempt is flaky and passes (unless --fail-on-flaky)
+  1  a test failed, succeeded unexpectedly or never finished in the end, or was
+     listed and not run; or no test ran (unless --allow-empty)
   2  usage or input error: bad flags, an input missing or unreadable";
     /// `stackviz-export`'s exit codes.
     pub const EXPORT: &str = "\

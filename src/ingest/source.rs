@@ -10,7 +10,8 @@ use std::sync::mpsc;
 use crate::ingest::{self, Format, ReadReport};
 use crate::model::{RecordBuilder, RecordPool, TestRecord};
 
-/// One subunit source.
+/// One subunit source. An input names a file, `-` (stdin), a directory holding a
+/// repository (its latest run) or `DIR@N` (the repository's run N).
 #[derive(Debug, Clone)]
 pub enum Source {
     /// A file (subunit v2 or v1, gzipped or not).
@@ -68,6 +69,9 @@ pub enum InputError {
     /// A repository without any run.
     #[error("{0}: the repository holds no runs")]
     NoRuns(String),
+    /// `DIR@N` where the repository has no run N.
+    #[error("{0}: the repository has no run {1}")]
+    NoSuchRun(String, u64),
     /// A text input (JSON) that is not UTF-8.
     #[error("{0}: not UTF-8 text (JSON expected)")]
     NotText(String),
@@ -106,10 +110,28 @@ pub fn sources_for(input: &Path) -> Result<Vec<Source>, InputError> {
             Some(run) => Ok(vec![Source::from(run)]),
             None => Err(InputError::NoRuns(repo.dir.display().to_string())),
         }
+    } else if let Some((dir, run)) = repository_run(input) {
+        // DIR@N: run N of the repository in DIR
+        let repo = crate::ingest::repository::Repository::open(&dir)?;
+        match repo.runs.iter().find(|r| r.id == run) {
+            Some(r) => Ok(vec![Source::from(r)]),
+            None => Err(InputError::NoSuchRun(repo.dir.display().to_string(), run)),
+        }
     } else {
         std::fs::metadata(input).map_err(|e| InputError::new(&input.display().to_string(), e))?;
         Ok(vec![Source::File(input.to_path_buf())])
     }
+}
+
+/// `DIR@N` where no file has that name and DIR is a directory: (DIR, N).
+fn repository_run(input: &Path) -> Option<(PathBuf, u64)> {
+    if input.exists() {
+        return None;
+    }
+    let text = input.to_str()?;
+    let (dir, run) = text.rsplit_once('@')?;
+    let run = run.parse().ok()?;
+    Path::new(dir).is_dir().then(|| (PathBuf::from(dir), run))
 }
 
 /// [`sources_for`] every input, before any is read: a missing one is reported before

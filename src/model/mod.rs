@@ -8,8 +8,10 @@ pub mod pyfloat;
 mod records;
 pub mod resources;
 pub mod run_events;
+pub mod signature;
 pub mod text;
 pub mod time;
+pub mod triage;
 
 pub use names::{clean_test_name, strip_detail_key};
 pub use records::{Attachment, Event, FileChunk, RecordBuilder, RecordPool, TestRecord};

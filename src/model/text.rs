@@ -96,9 +96,11 @@ pub fn exception_line(traceback: &str) -> &str {
         .iter()
         .rposition(|l| l.trim_start().starts_with("File \"") && l.starts_with(' '));
     let from = last_frame.map_or(0, |i| i + 1);
+    let header =
+        |l: &str| l.trim_end() == "Traceback" || l.starts_with("Traceback (most recent call last)");
     lines[from..]
         .iter()
-        .find(|l| !l.trim().is_empty() && !l.starts_with(' ') && !l.starts_with('\t'))
+        .find(|l| !l.trim().is_empty() && !l.starts_with(' ') && !l.starts_with('\t') && !header(l))
         .or_else(|| lines.iter().find(|l| !l.trim().is_empty()))
         .map_or("", |l| l.trim_end())
 }
@@ -120,5 +122,9 @@ mod tests {
         );
         assert_eq!(exception_line("\n\n  indented only\n"), "  indented only");
         assert_eq!(exception_line(""), "");
+        assert_eq!(
+            exception_line("Traceback\nAssertionError: zero\n"),
+            "AssertionError: zero"
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::Error;
 use crate::emit::summary::{SummaryReport, TAIL_BYTES};
 use crate::ingest::source::{InputError, Progress, all_sources, read_source};
+use crate::model::triage::Triage;
 
 /// What to summarize.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +17,29 @@ pub struct SummarySettings {
     pub inputs: Vec<PathBuf>,
     /// A run in which no test ran passes.
     pub allow_empty: bool,
+    /// A flaky test (failed, then passed) fails the run.
+    pub fail_on_flaky: bool,
+    /// An earlier run of the same suite to compare with.
+    pub baseline: Option<PathBuf>,
+    /// Print JSON (the whole analysis) instead of text.
+    pub json: bool,
+}
+
+/// Reads every input into one run's triage (a test seen again is another attempt).
+pub fn read_triage(inputs: &[PathBuf], progress: &dyn Progress) -> Result<Triage, Error> {
+    let mut t = Triage::default();
+    for source in all_sources(inputs).map_err(Error::input)? {
+        let label = source.label();
+        read_source(
+            &source,
+            progress,
+            |_, _| (),
+            &mut |r, _, ()| t.add(r),
+            &mut |_| {},
+        )
+        .map_err(|e| Error::input(InputError::new(&label, e)))?;
+    }
+    Ok(t)
 }
 
 /// What the summary found.
@@ -57,12 +81,27 @@ pub fn run(
         }
         report.add_other_output(label, tail);
     }
-    out.write_all(report.render().as_bytes())
+    let baseline = match &settings.baseline {
+        Some(b) => Some(read_triage(std::slice::from_ref(b), progress)?),
+        None => None,
+    };
+    let empty = report.total() == 0 && !settings.allow_empty;
+    let flaky_fails = settings.fail_on_flaky && report.has_flaky();
+    let passed = !(report.failed() || empty || flaky_fails);
+    let text = if settings.json {
+        let mut t = serde_json::to_string_pretty(&report.to_json(baseline.as_ref(), passed))
+            .expect("JSON serialises");
+        t.push('\n');
+        t
+    } else {
+        let mut t = report.render();
+        if let Some(b) = &baseline {
+            t.push_str(&report.render_baseline(b));
+        }
+        t
+    };
+    out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(Error::output)?;
-    let empty = report.total() == 0 && !settings.allow_empty;
-    Ok(SummaryOutcome {
-        passed: !report.failed() && !empty,
-        report,
-    })
+    Ok(SummaryOutcome { passed, report })
 }

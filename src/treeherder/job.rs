@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::time::rfc3339;
+use crate::model::triage::{Outcome, Triage};
 use crate::model::{Status, TestRecord, Timestamp, clean_test_name};
 use crate::treeherder::schema::SchemaVersion;
 
@@ -39,7 +40,7 @@ pub struct RunSummary {
     pub start: Option<Timestamp>,
     /// The run's last stop.
     pub stop: Option<Timestamp>,
-    /// (test name, last line of its traceback) of the first failures.
+    /// (test name, last line of its traceback) of the first failed attempts.
     pub first_failures: Vec<(String, String)>,
     /// Tests the input listed (`exists`) that no result followed.
     pub listed_not_run: u64,
@@ -48,16 +49,20 @@ pub struct RunSummary {
     pub other_bytes: u64,
     /// Why the input could not be read, when it could not.
     pub unreadable: Option<String>,
+    /// Every test's attempts: a test that failed and then passed is flaky, not failed.
+    pub triage: Triage,
 }
 
 impl RunSummary {
     /// Counts one record.
     pub fn add(&mut self, r: &TestRecord) {
+        self.triage.add(r);
         match r.status {
             Status::Success | Status::XFail => self.passed += 1,
             Status::Fail | Status::UxSuccess | Status::InProgress | Status::Unknown => {
                 self.failed += 1;
-                if self.first_failures.len() < SUMMARY_FAILURES {
+                // more than are shown: a failure that later passed (flaky) is left out
+                if self.first_failures.len() < SUMMARY_FAILURES * 10 {
                     let last = r
                         .last_traceback_line()
                         .unwrap_or_else(|| r.status.as_str().to_owned());
@@ -79,13 +84,35 @@ impl RunSummary {
         self.passed + self.failed + self.skipped + self.other
     }
 
+    /// Tests (passed, failed, skipped, flaky): by each test's outcome when the records
+    /// were added one by one, else the counts as set.
+    pub fn tests(&self) -> (u64, u64, u64, u64) {
+        if self.triage.tests.is_empty() {
+            return (self.passed, self.failed, self.skipped, 0);
+        }
+        let (mut p, mut f, mut s, mut k) = (0, 0, 0, 0);
+        for t in &self.triage.tests {
+            match (t.outcome(), t.status()) {
+                (Outcome::Flaky, _) => k += 1,
+                (Outcome::Failed, _) => f += 1,
+                (_, Status::Success | Status::XFail) => p += 1,
+                (_, Status::Skip) => s += 1,
+                _ => {}
+            }
+        }
+        (p, f, s, k)
+    }
+
     /// Treeherder's result for the run: `exception` when the input could not be read,
-    /// `fail` when a test failed, never finished or was listed and not run, or when no
-    /// test ran (unless `allow_empty`), `success` otherwise.
+    /// `fail` when a test failed, never finished or was listed and not run in the end
+    /// (a flaky test, failed then passed, is not a failure), or when no test ran (unless
+    /// `allow_empty`), `success` otherwise.
     pub fn result(&self, allow_empty: bool) -> &'static str {
         if self.unreadable.is_some() {
             "exception"
-        } else if self.failed > 0 || self.listed_not_run > 0 || (self.total() == 0 && !allow_empty)
+        } else if self.tests().1 > 0
+            || self.listed_not_run > 0
+            || (self.total() == 0 && !allow_empty)
         {
             "fail"
         } else {
@@ -98,6 +125,7 @@ impl RunSummary {
         if let Some(why) = &self.unreadable {
             return format!("the results could not be read: {why}");
         }
+        let (passed, failed, skipped, flaky) = self.tests();
         let mut s = if self.total() == 0 {
             let mut s = "no tests ran".to_owned();
             if self.other_bytes > 0 {
@@ -108,21 +136,42 @@ impl RunSummary {
             }
             s
         } else {
-            format!(
-                "passed {}, failed {}, skipped {}",
-                self.passed, self.failed, self.skipped
-            )
+            format!("passed {passed}, failed {failed}, skipped {skipped}")
         };
+        if flaky > 0 {
+            s.push_str(&format!(", flaky {flaky} (failed, then passed on a rerun)"));
+        }
         if self.listed_not_run > 0 {
             s.push_str(&format!(", {} listed but not run", self.listed_not_run));
         }
-        for (name, line) in &self.first_failures {
+        let still_failed = |name: &str| {
+            self.triage
+                .test(name)
+                .is_none_or(|t| t.outcome() == Outcome::Failed)
+        };
+        let listed: Vec<&(String, String)> = self
+            .first_failures
+            .iter()
+            .filter(|(n, _)| still_failed(n))
+            .take(SUMMARY_FAILURES)
+            .collect();
+        for (name, line) in &listed {
             s.push_str(&format!("\nFAIL {name}: {line}"));
         }
-        if self.failed as usize > self.first_failures.len() {
+        if failed as usize > listed.len() {
             s.push_str(&format!(
                 "\n... and {} more failures",
-                self.failed as usize - self.first_failures.len()
+                failed as usize - listed.len()
+            ));
+        }
+        for t in self.triage.flaky().take(SUMMARY_FAILURES) {
+            let attempts: Vec<&str> = t.attempts.iter().map(|a| a.as_str()).collect();
+            s.push_str(&format!("\nFLAKY {}: {}", t.id, attempts.join(", ")));
+        }
+        if flaky as usize > SUMMARY_FAILURES {
+            s.push_str(&format!(
+                "\n... and {} more flaky tests",
+                flaky as usize - SUMMARY_FAILURES
             ));
         }
         s

@@ -68,7 +68,7 @@ fn the_treeherder_example_prints_a_valid_job_of_the_run() {
         job["jobInfo"]["summary"]
             .as_str()
             .unwrap()
-            .starts_with("passed 10, failed 9, skipped 3"),
+            .starts_with("passed 10, failed 8, skipped 3"),
         "{job}"
     );
     let dir = tempfile::tempdir().unwrap();

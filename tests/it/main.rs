@@ -18,3 +18,4 @@ mod stackviz_cases;
 mod subunit_fixtures;
 mod support;
 mod treeherder_rest;
+mod triage;
