@@ -30,6 +30,11 @@ pub struct ReportArgs {
     /// `stackviz-export -e`) and GitHub's, GitLab's and Jenkins' common ones.
     #[arg(short = 'e', long)]
     pub env: bool,
+    /// An earlier run of the same suite to compare with: a stream, a repository
+    /// directory (its latest run) or DIR@N (its run N). The page marks new failures,
+    /// fixed tests, new clusters and duration changes.
+    #[arg(long, value_name = "INPUT")]
+    pub baseline: Option<PathBuf>,
     /// The size policy.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -44,6 +49,7 @@ pub fn run(args: ReportArgs, v: Verbosity) -> Result<u8, Failure> {
         title: args.title,
         ci: if args.env { ci_metadata() } else { Vec::new() },
         policy: args.policy.policy(),
+        baseline: args.baseline,
     };
     let stats = report(&settings, &Bars::new(v.quiet))?;
     if !v.quiet {

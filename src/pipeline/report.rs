@@ -26,6 +26,8 @@ pub struct ReportSettings {
     pub ci: Vec<(String, String)>,
     /// What of the attachments to keep.
     pub policy: SizePolicy,
+    /// An earlier run of the same suite to compare with.
+    pub baseline: Option<PathBuf>,
 }
 
 /// The generator's name, as the page shows it.
@@ -117,6 +119,10 @@ pub fn run(settings: &ReportSettings, progress: &dyn Progress) -> Result<ReportS
     let out_err = output_error(&settings.output);
     std::fs::create_dir_all(dir).map_err(&out_err)?;
     let mut builder = ReportBuilder::new(dir, settings.policy).map_err(&out_err)?;
+    if let Some(b) = &settings.baseline {
+        let baseline = super::summary::read_triage(std::slice::from_ref(b), progress)?;
+        builder.set_baseline(&b.display().to_string(), baseline);
+    }
     for source in &sources {
         let label = source.label();
         builder.begin_input(&label);

@@ -25,6 +25,8 @@ async function boot(packed) {
   const store = new Store(ix);
   theme();
   header(store);
+  baseline(store);
+  clusters(store);
   failures(store);
   performance.mark("rp-failures");
   const table = new TestTable(store, $("table"));
@@ -38,6 +40,11 @@ async function boot(packed) {
   document.addEventListener("click", (e) => {
     const b = e.target.closest && e.target.closest("button[data-test]");
     if (b) State.set({ t: store.id(Number(b.dataset.test)), at: null, a: null, l: null });
+    const c = e.target.closest && e.target.closest("button[data-cluster]");
+    if (c) {
+      State.set({ cl: Number(c.dataset.cluster) + 1, hide: null, q: null, w: null, d: null, t: null, at: null, a: null, l: null });
+      $("tests-h").scrollIntoView();
+    }
   });
   later(() => {
     const tl = new Timeline(store);
@@ -67,6 +74,68 @@ function theme() {
   });
 }
 
+// The masked message of a signature, its placeholders (<n>, <uuid>, …) shown as such.
+function masked(text) {
+  const out = [];
+  let last = 0;
+  const re = /<(n|hex|uuid|ip|host|path|q)>/g;
+  let m;
+  while ((m = re.exec(text)) !== null) {
+    if (m.index > last) out.push(text.slice(last, m.index));
+    out.push(el("span", { class: "ph", title: "a variable part: " + m[1], text: "‹" + m[1] + "›" }));
+    last = re.lastIndex;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+function testButton(store, i) {
+  return el("button", { type: "button", class: "linkish", "data-test": i, title: store.id(i), text: store.name(i) });
+}
+
+// New failures and fixed tests against the baseline, first thing under the header.
+function baseline(store) {
+  const b = store.base;
+  if (!b) return;
+  const body = clear($("baseline-body"));
+  body.append(el("p", { class: "note", text: "Compared with " + b.label + ": " +
+    plural(b.newFailures.length, "new failure") + ", " + b.fixed.length + " fixed, " + b.stillFailing.length +
+    " still failing, " + plural(b.newTests.length, "new test") + ", " + b.removed.length + " removed." }));
+  const strip = (title, list, id) => {
+    const ul = el("ul", { class: "cluster-tests", id });
+    for (const i of list.slice(0, 50)) ul.append(el("li", null, testButton(store, i)));
+    if (list.length > 50) ul.append(el("li", { text: "… and " + (list.length - 50) + " more" }));
+    body.append(el("div", { class: "strip" }, el("h3", { text: title + " (" + list.length + ")" })), ul);
+  };
+  strip("New failures", b.newFailures, "new-failures");
+  strip("Fixed", b.fixed, "fixed");
+  $("baseline").hidden = false;
+}
+
+// Failures grouped by signature, largest first.
+function clusters(store) {
+  const cs = store.clusters;
+  if (!cs.length) return;
+  const list = clear($("cluster-list"));
+  $("clusters-h").textContent = "Failure clusters (" + cs.length + ")";
+  cs.forEach((c, k) => {
+    const sig = el("div", { class: "sig" },
+      c.exception ? el("span", { class: "exc", text: c.exception }) : null,
+      c.func ? " in " + c.func + " (" + c.file + ")" : null,
+      c.message ? (c.exception || c.func ? ": " : "") : null, ...masked(c.message || ""));
+    const tests = el("ul", { class: "cluster-tests" });
+    for (const i of c.tests.slice(0, 8)) tests.append(el("li", null, testButton(store, i)));
+    const all = el("button", { type: "button", "data-cluster": k, text: c.tests.length > 8 ? "All " + c.tests.length + " in the table" : "Show in the table" });
+    tests.append(el("li", null, all));
+    const badge = c.known === null || c.known === undefined ? null
+      : el("span", { class: "badge " + (c.known ? "known" : "new"), text: c.known ? "known" : "new" });
+    list.append(el("li", { id: "cluster-" + (k + 1) },
+      el("strong", { text: "#" + (k + 1) + " · " + plural(c.tests.length, "test") }), " ", badge, sig,
+      el("div", { class: "msg", text: "e.g. " + c.example }), tests));
+  });
+  $("clusters").hidden = false;
+}
+
 // Counts per kind of status.
 function counts(store) {
   const c = new Map(KINDS.map((k) => [k.key, 0]));
@@ -88,7 +157,7 @@ function header(store) {
     const n = c.get(k.key);
     if (!n) continue;
     parts.push(n + " " + k.label);
-    const seg = el("div", { class: "seg st st-" + k.statuses[0], title: n + " " + k.label, text: n + " " + k.label });
+    const seg = el("div", { class: "seg st st-" + (k.statuses[0] || k.key), title: n + " " + k.label, text: n + " " + k.label });
     seg.style.flexGrow = String(n);
     bar.append(seg);
   }
@@ -121,7 +190,8 @@ function failures(store) {
   for (const i of failed.slice(0, FAILURES_SHOWN)) {
     const a = store.last[i];
     list.append(el("li", null,
-      el("span", { class: "st st-" + store.status[i], text: store.kind(i).label }), " ",
+      el("span", { class: "st st-" + store.cls(i), text: store.kind(i).label }), " ",
+      store.isNew(i) ? el("span", { class: "badge new", text: "new" }) : null, store.isNew(i) ? " " : null,
       el("button", { type: "button", class: "linkish", "data-test": i, title: store.id(i), text: store.name(i) }),
       el("span", { class: "msg", text: store.message(a) || WHY[store.status[i]] || "" })));
   }
@@ -145,7 +215,7 @@ class Filters {
     const box = $("chips");
     for (const k of KINDS) {
       if (!c.get(k.key)) continue;
-      const b = el("button", { type: "button", class: "chip st st-" + k.statuses[0], "aria-pressed": "true",
+      const b = el("button", { type: "button", class: "chip st st-" + (k.statuses[0] || k.key), "aria-pressed": "true",
         text: k.label + " " + c.get(k.key) });
       b.addEventListener("click", () => {
         const hidden = new Set((State.current.hide || "").split(",").filter(Boolean));
@@ -154,6 +224,13 @@ class Filters {
       });
       this.chips.set(k.key, b);
       box.append(b);
+    }
+    if (store.clusters.length) {
+      const cf = $("cluster-filter");
+      store.clusters.forEach((c, k) => cf.append(el("option", { value: String(k + 1),
+        text: "#" + (k + 1) + " " + (c.exception || c.message || "").slice(0, 60) + " (" + c.tests.length + ")" })));
+      cf.addEventListener("change", () => State.set({ cl: cf.value }, true));
+      $("cluster-label").hidden = false;
     }
     const ws = $("worker-filter");
     for (const w of store.workers) ws.append(el("option", { value: w, text: w }));
@@ -166,7 +243,7 @@ class Filters {
   }
 
   apply(st) {
-    const key = [st.hide, st.w, st.q, st.d, st.sort, st.desc].join("\u0000");
+    const key = [st.hide, st.w, st.q, st.d, st.sort, st.desc, st.cl].join("\u0000");
     if (key === this.key) return;
     this.key = key;
     const hidden = new Set((st.hide || "").split(",").filter(Boolean));
@@ -178,6 +255,9 @@ class Filters {
     if ($("name-filter").value.toLowerCase() !== q) $("name-filter").value = st.q || "";
     if ((st.d || "") !== $("min-dur").value) $("min-dur").value = st.d || "";
     const s = this.store;
+    const cl = st.cl ? s.clusters[Number(st.cl) - 1] : null;
+    const inCluster = cl ? new Set(cl.tests) : null;
+    if ($("cluster-filter").value !== (st.cl || "")) $("cluster-filter").value = st.cl || "";
     const keep = new Uint8Array(s.n);
     let count = 0;
     for (let i = 0; i < s.n; i++) {
@@ -185,6 +265,7 @@ class Filters {
       if (w && s.worker(s.last[i]) !== w) continue;
       if (q && s.lower[i].indexOf(q) < 0 && s.lowerId(i).indexOf(q) < 0) continue;
       if (min && !(s.dur[i] >= min)) continue;
+      if (inCluster && !inCluster.has(i)) continue;
       keep[i] = 1;
       count++;
     }
@@ -192,6 +273,8 @@ class Filters {
     this.table.show(keep, count, { key: st.sort || "status", desc: st.desc === "1" });
   }
 }
+
+let pendingG = false;
 
 function keys(filters) {
   const help = $("help");
@@ -206,8 +289,27 @@ function keys(filters) {
       if (State.current.t) { State.set({ t: null, at: null, a: null, l: null }); return; }
     }
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    const g = pendingG;
+    pendingG = false;
     if (e.key === "/") { e.preventDefault(); $("name-filter").focus(); }
     else if (e.key === "?") { e.preventDefault(); openHelp(); }
+    else if (e.key === "j" || e.key === "k") {
+      const list = [...document.querySelectorAll("#failure-list button[data-test]")];
+      if (!list.length) return;
+      e.preventDefault();
+      if (State.current.t) State.set({ t: null, at: null, a: null, l: null });
+      const at = list.indexOf(document.activeElement);
+      const next = at < 0 ? (e.key === "j" ? 0 : list.length - 1)
+        : Math.min(list.length - 1, Math.max(0, at + (e.key === "j" ? 1 : -1)));
+      list[next].focus();
+      list[next].scrollIntoView({ block: "nearest" });
+    } else if (e.key === "g") { pendingG = true; }
+    else if (e.key === "t" && g) {
+      e.preventDefault();
+      if (State.current.t) State.set({ t: null, at: null, a: null, l: null });
+      $("timeline-h").scrollIntoView();
+      $("timeline-h").focus();
+    }
   });
   return filters;
 }
@@ -220,7 +322,10 @@ function slowest(store) {
   timed.sort((a, b) => s.dur[b] - s.dur[a]);
   const tests = clear($("slow-tests"));
   for (const i of timed.slice(0, 20)) {
+    const d = s.base ? s.base.durationChange[i] : undefined;
     tests.append(el("li", null, el("span", { class: "num", text: fmtDur(s.dur[i]) }),
+      d === undefined ? null : el("span", { class: "num " + (d > 0 ? "delta-up" : "delta-down"),
+        text: "(" + (d >= 0 ? "+" : "−") + fmtDur(Math.abs(d)) + " vs baseline)" }),
       el("button", { type: "button", class: "linkish", "data-test": i, text: s.name(i) })));
   }
   const groups = new Map();
@@ -346,7 +451,7 @@ function testsCsv(s) {
   for (let i = 0; i < s.n; i++) {
     const a = s.last[i];
     const start = s.clock(s.start(a));
-    lines.push([s.id(i), s.status[i], s.attempts(i).length, s.worker(a), start === null ? "" : new Date(start).toISOString(),
+    lines.push([s.id(i), s.cls(i), s.attempts(i).length, s.worker(a), start === null ? "" : new Date(start).toISOString(),
       isNaN(s.dur[i]) ? "" : (s.dur[i] / 1e6).toFixed(6), s.message(a)].map(csvCell).join(","));
   }
   return lines.join("\r\n") + "\r\n";
@@ -357,7 +462,7 @@ function testsJson(s) {
   for (let i = 0; i < s.n; i++) {
     out.push({
       test: s.id(i),
-      status: s.status[i],
+      status: s.cls(i),
       attempts: s.attempts(i).map((a) => ({
         status: s.attemptStatus(a),
         worker: s.worker(a),

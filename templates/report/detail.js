@@ -48,8 +48,20 @@ class Detail {
     this.heading.textContent = s.name(i);
     clear(this.body);
     const facts = el("dl", { class: "facts" });
-    const fact = (k, v) => facts.append(el("dt", { text: k }), el("dd", null, v));
-    fact("Status", el("span", { class: "st st-" + s.status[i], text: s.kind(i).label }));
+    const fact = (k, ...v) => facts.append(el("dt", { text: k }), el("dd", null, ...v));
+    fact("Status", el("span", { class: "st st-" + s.cls(i), text: s.kind(i).label }),
+      s.flaky.has(i) ? " failed, then passed on a later attempt" : null);
+    if (s.clusterOf[i] >= 0) {
+      const k = s.clusterOf[i];
+      fact("Cluster", el("button", { type: "button", class: "linkish", "data-cluster": k,
+        text: "#" + (k + 1) + " (" + plural(s.clusters[k].tests.length, "test") + ")" }));
+    }
+    if (s.base) {
+      const d = s.base.durationChange[i];
+      const cls = s.isNew(i) ? "new failure" : s.fixed.has(i) ? "fixed" : null;
+      if (cls) fact("Against the baseline", cls);
+      if (d !== undefined) fact("Duration change", (d >= 0 ? "+" : "−") + fmtDur(Math.abs(d)));
+    }
     if (s.id(i) !== s.name(i)) fact("Test id", s.id(i));
     fact("Worker", s.worker(a) || "–");
     fact("Started", fmtClock(s.clock(s.start(a)), true));

@@ -7,6 +7,7 @@ const KINDS = [
   { key: "failed", label: "failed", statuses: ["fail"] },
   { key: "uxsuccess", label: "unexpected success", statuses: ["uxsuccess"] },
   { key: "unfinished", label: "unfinished", statuses: ["inprogress", "unknown"] },
+  { key: "flaky", label: "flaky", statuses: [] },
   { key: "passed", label: "passed", statuses: ["success"] },
   { key: "skipped", label: "skipped", statuses: ["skip"] },
   { key: "xfail", label: "expected failure", statuses: ["xfail"] },
@@ -45,7 +46,24 @@ class Store {
       .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
     this.prefix = commonPrefix(this.names);
     this.cache = new Map();
+    // triage: flaky tests (a failed attempt, then a passed one), each failed test's
+    // cluster, and the baseline comparison
+    const tr = ix.triage || { flaky: [], clusters: [], baseline: null };
+    this.flaky = new Set(tr.flaky);
+    this.flakyKind = KINDS.find((k) => k.key === "flaky");
+    this.clusters = tr.clusters;
+    this.clusterOf = new Int32Array(this.n).fill(-1);
+    tr.clusters.forEach((c, k) => { for (const t of c.tests) if (this.clusterOf[t] < 0) this.clusterOf[t] = k; });
+    this.base = tr.baseline;
+    if (this.base) {
+      this.newFailure = new Set(this.base.newFailures);
+      this.fixed = new Set(this.base.fixed);
+    }
   }
+
+  // The class and label a test's status shows with (flaky apart from passed).
+  cls(i) { return this.flaky.has(i) ? "flaky" : this.status[i]; }
+  isNew(i) { return !!(this.base && this.newFailure.has(i)); }
 
   id(i) {
     const v = this.ix.tests.id[i];
@@ -54,7 +72,7 @@ class Store {
   name(i) { return this.names[i]; }
   attempts(i) { return this.ix.tests.attempts[i]; }
   failing(i) { return FAILING.has(this.status[i]); }
-  kind(i) { return this.kindOf.get(this.status[i]); }
+  kind(i) { return this.flaky.has(i) ? this.flakyKind : this.kindOf.get(this.status[i]); }
   attemptStatus(a) { return this.statuses[this.ix.attempts.status[a]]; }
   worker(a) {
     const w = this.ix.attempts.worker[a];

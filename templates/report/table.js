@@ -142,7 +142,6 @@ class TestTable {
   row(i) {
     const s = this.store;
     const a = s.last[i];
-    const status = s.status[i];
     const name = el("button", {
       type: "button",
       class: "linkish",
@@ -154,7 +153,7 @@ class TestTable {
     return el(
       "div",
       { class: "row cols", role: "row" },
-      el("div", { role: "cell" }, el("span", { class: "st st-" + status, text: s.kind(i).label })),
+      el("div", { role: "cell" }, el("span", { class: "st st-" + s.cls(i), text: s.kind(i).label })),
       el("div", { role: "cell" }, name),
       el("div", { role: "cell", class: "num", text: fmtDur(s.dur[i]) }),
       el("div", { role: "cell", text: s.worker(a) || "–" }),

@@ -8,6 +8,7 @@
 //   JS heap, DOM nodes), for big pages.
 //   --overview: only the first view (header, chips, rows, timeline notes, run info,
 //   axe-core), for pages of other runs.
+//   --triage: clusters, flaky tests, the baseline strips and badges, the keys.
 
 import { chromium } from "playwright-core";
 import { readFileSync, existsSync, mkdirSync } from "node:fs";
@@ -17,6 +18,7 @@ import { pathToFileURL } from "node:url";
 const [page_path, shots, mode] = process.argv.slice(2);
 const bench = mode === "--bench";
 const overview = mode === "--overview";
+const triage = mode === "--triage";
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const executablePath = process.env.CHROMIUM ||
@@ -151,6 +153,68 @@ if (overview) {
   out.runinfo = await page.innerText("#runinfo-body");
   out.axeLight = await axe(page);
   await page.screenshot({ path: shots + "/overview.png", fullPage: true });
+  await browser.close();
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+
+if (triage) {
+  const { page } = await open();
+  out.summary = await page.innerText("#summary");
+  out.clusters = await page.$$eval("#cluster-list > li", (ls) => ls.map((l) => ({
+    head: l.querySelector("strong").textContent,
+    badge: l.querySelector(".badge") ? l.querySelector(".badge").textContent : null,
+    sig: l.querySelector(".sig").textContent,
+    placeholders: [...l.querySelectorAll(".sig .ph")].map((p) => p.textContent),
+    tests: [...l.querySelectorAll("button[data-test]")].map((b) => b.title),
+  })));
+  out.newFailures = await page.$$eval("#new-failures button", (bs) => bs.map((b) => b.title));
+  out.fixed = await page.$$eval("#fixed button", (bs) => bs.map((b) => b.title));
+  out.newBadges = await page.$$eval("#failure-list li", (ls) => ls.filter((l) => l.querySelector(".badge.new")).map((l) => l.querySelector("button").title));
+  out.flakyRows = await page.$$eval("#table .tbody .row", (rs) => rs.filter((r) => r.children[0].textContent === "flaky").map((r) => r.querySelector("button").title));
+  out.axeLight = await axe(page);
+  await page.screenshot({ path: shots + "/9-triage.png", fullPage: true });
+  await page.click("#theme");
+  out.axeDark = await axe(page);
+  await page.click("#theme");
+  // the flaky test: both attempts, each with its status
+  await page.click(`#table .tbody .row button[title="${out.flakyRows[0]}"]`);
+  await page.waitForSelector("#detail:not([hidden])");
+  out.flakyDetail = {
+    status: await page.innerText("#detail .facts dd"),
+    attempts: await page.$$eval("#detail .attempts li", (ls) => ls.map((l) => l.textContent)),
+  };
+  await page.screenshot({ path: shots + "/10-flaky.png" });
+  await page.keyboard.press("Escape");
+  // a cluster in the table
+  await page.click("#cluster-list > li:first-child button[data-cluster]");
+  out.clusterFilter = { shown: await page.innerText("#shown"), hash: await page.evaluate(() => location.hash) };
+  await page.evaluate(() => { location.hash = ""; });
+  await page.waitForFunction(() => document.getElementById("shown").textContent.startsWith("all"));
+  // keys: j, j, k, Enter, Esc, g t, ?
+  await page.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
+  const focused = () => page.evaluate(() => document.activeElement ? (document.activeElement.title || document.activeElement.id || document.activeElement.textContent) : null);
+  out.keys = {};
+  await page.keyboard.press("j");
+  out.keys.j1 = await focused();
+  await page.keyboard.press("j");
+  out.keys.j2 = await focused();
+  await page.keyboard.press("k");
+  out.keys.k = await focused();
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#detail:not([hidden])");
+  out.keys.enter = await page.innerText("#detail-h");
+  await page.keyboard.press("Escape");
+  out.keys.escClosed = await page.evaluate(() => document.getElementById("detail").hidden);
+  out.keys.escFocus = await focused();
+  await page.keyboard.press("g");
+  await page.keyboard.press("t");
+  out.keys.gt = await focused();
+  await page.keyboard.press("?");
+  out.keys.help = await page.evaluate(() => !document.getElementById("help").hidden);
+  out.keys.helpText = await page.innerText("#help dl");
+  await page.keyboard.press("Escape");
+  out.keys.helpClosed = await page.evaluate(() => document.getElementById("help").hidden);
   await browser.close();
   console.log(JSON.stringify(out));
   process.exit(0);

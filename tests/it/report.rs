@@ -189,6 +189,17 @@ fn label(status: &str) -> &'static str {
     }
 }
 
+/// How the page labels a test with these attempts: flaky when one failed and a later
+/// one passed, else by its last attempt.
+fn kind(attempts: &[String]) -> &'static str {
+    let last = attempts.last().unwrap();
+    if last == "success" && attempts.iter().any(|a| a == "fail") {
+        "flaky"
+    } else {
+        label(last)
+    }
+}
+
 fn no_violations(v: &Value, what: &str) {
     assert_eq!(
         v.as_array().map(Vec::len),
@@ -238,7 +249,7 @@ fn the_14_test_report_in_headless_chromium() {
     let plan = truth();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (_, attempts) in &plan {
-        *counts.entry(label(attempts.last().unwrap())).or_default() += 1;
+        *counts.entry(kind(attempts)).or_default() += 1;
     }
     assert_eq!(r["verdict"], "Failed");
     let summary = r["summary"].as_str().unwrap();
@@ -287,7 +298,7 @@ fn the_14_test_report_in_headless_chromium() {
             .iter()
             .find(|row| row["title"].as_str() == Some(id.as_str()))
             .unwrap_or_else(|| panic!("{id} not in the table"));
-        assert_eq!(row["status"], label(attempts.last().unwrap()), "{id}");
+        assert_eq!(row["status"], kind(attempts), "{id}");
     }
     assert!(
         rows[..failing.len()]
@@ -947,4 +958,133 @@ fn missing_inputs_are_errors_and_nothing_is_written() {
         0,
         "no scratch file left"
     );
+}
+
+/// The triage views on the 14-test run and its baseline: clusters as the generator
+/// planned its causes, the flaky test labelled with both attempts, new failures and the
+/// fixed test marked, a cluster shown in the table, the keys; axe-core in both themes.
+#[test]
+fn triage_views_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("triage.html");
+    let baseline = testdata("report/small-baseline.subunit");
+    report(
+        &[&small()],
+        &page,
+        &["--baseline", baseline.to_str().unwrap()],
+    );
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/report-screenshots");
+    let r = browser(&page, &shots, Some("--triage"));
+    assert_eq!(r["fatal"], Value::Null, "{}", r["fatal"]);
+    assert_eq!(r["errors"], serde_json::json!([]));
+    assert_eq!(r["requests"], serde_json::json!([]));
+
+    // the plan, from the generator's truth file
+    let t: Value =
+        serde_json::from_slice(&std::fs::read(testdata("report/small-truth.json")).unwrap())
+            .unwrap();
+    let mut causes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut new_failures, mut fixed, mut flaky) = (Vec::new(), Vec::new(), Vec::new());
+    for test in t["tests"].as_array().unwrap() {
+        let id = test["id"].as_str().unwrap().to_owned();
+        let now: Vec<&str> = test["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["status"].as_str().unwrap())
+            .collect();
+        let then: Vec<&str> = test["baseline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["status"].as_str().unwrap())
+            .collect();
+        for a in test["attempts"].as_array().unwrap() {
+            if let Some(c) = a["cause"].as_str() {
+                causes.entry(c.to_owned()).or_default().push(id.clone());
+            }
+        }
+        let failing = |s: &[&str]| matches!(s.last(), Some(&"fail" | &"uxsuccess"));
+        if failing(&now) && !failing(&then) {
+            new_failures.push(id.clone());
+        }
+        if failing(&then) && now.last() == Some(&"success") {
+            fixed.push(id.clone());
+        }
+        if now.len() > 1 && now.last() == Some(&"success") {
+            flaky.push(id.clone());
+        }
+    }
+
+    let clusters = r["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), causes.len());
+    for c in clusters {
+        let tests = strings(&c["tests"]);
+        let sig = c["sig"].as_str().unwrap();
+        let (cause, planned) = causes
+            .iter()
+            .find(|(cause, _)| {
+                let (exc, func) = cause.split_once(" in ").unwrap();
+                sig.starts_with(&format!("{exc} in {func} ("))
+            })
+            .unwrap_or_else(|| panic!("no planned cause for {sig}"));
+        assert_eq!(&tests, planned, "{cause}");
+        assert_eq!(
+            c["head"],
+            format!(
+                "#{} · {} test{}",
+                if tests.len() == 3 { 1 } else { 2 },
+                tests.len(),
+                if tests.len() == 1 { "" } else { "s" }
+            )
+        );
+        assert_eq!(
+            c["badge"], "known",
+            "the baseline failed from the same causes"
+        );
+    }
+    assert_eq!(strings(&r["newFailures"]), new_failures);
+    assert_eq!(strings(&r["newBadges"]), new_failures);
+    assert_eq!(strings(&r["fixed"]), fixed);
+    assert_eq!(strings(&r["flakyRows"]), flaky);
+    assert!(r["summary"].as_str().unwrap().contains(", 1 flaky, "));
+    assert_eq!(
+        r["flakyDetail"]["status"],
+        "flaky failed, then passed on a later attempt"
+    );
+    let attempts = strings(&r["flakyDetail"]["attempts"]);
+    assert_eq!(attempts.len(), 2);
+    assert!(attempts[0].starts_with("failed attempt 1 on worker-0, "));
+    assert!(attempts[1].starts_with("passed attempt 2 on worker-0, "));
+    assert_eq!(r["clusterFilter"]["hash"], "#cl=1");
+    assert_eq!(r["clusterFilter"]["shown"], "3 of 14 tests");
+
+    // keys: j j k moves through the failures, Enter opens, Esc closes and gives the
+    // focus back, g t goes to the timeline, ? lists the keys
+    let k = &r["keys"];
+    let failures_in_order: Vec<&String> = causes.values().flatten().collect();
+    assert!(
+        k["j1"].as_str().unwrap().contains("test_create_server_0"),
+        "{k}"
+    );
+    assert!(
+        k["j2"].as_str().unwrap().contains("test_list_server_2"),
+        "{k}"
+    );
+    assert_eq!(k["k"], k["j1"]);
+    assert!(!failures_in_order.is_empty());
+    assert_eq!(
+        k["enter"],
+        "tempest.api.compute.test_server_0.Server0TestJSON.test_create_server_0"
+    );
+    assert_eq!(k["escClosed"], true);
+    assert_eq!(k["escFocus"], k["j1"]);
+    assert_eq!(k["gt"], "timeline-h");
+    assert_eq!(k["help"], true);
+    for key in ["j / k", "Enter", "Esc", "g t", "?"] {
+        assert!(k["helpText"].as_str().unwrap().contains(key), "{key}");
+    }
+    assert_eq!(k["helpClosed"], true);
+    no_violations(&r["axeLight"], "triage, light");
+    no_violations(&r["axeDark"], "triage, dark");
 }

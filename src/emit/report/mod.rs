@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 use crate::ingest::ReadReport;
 use crate::model::resources::Resources;
 use crate::model::text::parse_mime;
+use crate::model::triage::Triage;
 use crate::model::{Problem, Status, TestRecord, Timestamp, clean_test_name};
 use chunks::ChunkWriter;
 pub use policy::{Kept, PolicyState, SizePolicy};
@@ -125,6 +126,8 @@ pub struct ReportBuilder {
     start: Option<Timestamp>,
     stop: Option<Timestamp>,
     scratch: Vec<u8>,
+    triage: Triage,
+    baseline: Option<(String, Triage)>,
 }
 
 impl ReportBuilder {
@@ -143,6 +146,8 @@ impl ReportBuilder {
             start: None,
             stop: None,
             scratch: Vec::new(),
+            triage: Triage::default(),
+            baseline: None,
         })
     }
 
@@ -159,6 +164,11 @@ impl ReportBuilder {
         if let Some(i) = self.inputs.last_mut() {
             i.report = report;
         }
+    }
+
+    /// Adds an earlier run of the same suite to compare with (named `label`).
+    pub fn set_baseline(&mut self, label: &str, baseline: Triage) {
+        self.baseline = Some((label.to_owned(), baseline));
     }
 
     /// Adds the resource samples of the run.
@@ -182,6 +192,7 @@ impl ReportBuilder {
     /// a later one, is another attempt). Its attachments go to the chunks as the size
     /// policy allows.
     pub fn add_record(&mut self, r: &TestRecord) -> io::Result<()> {
+        self.triage.add(r);
         let test = match self.by_id.get(&r.id) {
             Some(&t) => t,
             None => {
@@ -359,6 +370,7 @@ impl ReportBuilder {
                 })).collect::<Vec<_>>(),
             })
         });
+        let triage = self.triage_index();
         let p = &self.policy;
         json!({
             "version": 1,
@@ -387,7 +399,64 @@ impl ReportBuilder {
                 "droppedBytes": p.dropped_bytes,
             },
             "resources": resources,
+            "triage": triage,
         })
+    }
+
+    /// Flaky tests, clusters and the baseline comparison, by the page's test numbers.
+    fn triage_index(&self) -> Value {
+        let t = &self.triage;
+        // triage keys tests by cleaned name, the page by id: the first id of a name
+        let mut by_name: HashMap<&str, u32> = HashMap::new();
+        for (k, e) in self.tests.iter().enumerate() {
+            by_name.entry(e.name.as_str()).or_insert(k as u32);
+        }
+        let page = |k: usize| by_name.get(t.tests[k].id.as_str()).copied();
+        let pages = |v: &[usize]| -> Vec<u32> { v.iter().filter_map(|&k| page(k)).collect() };
+        let flaky: Vec<u32> = t
+            .tests
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.outcome() == crate::model::triage::Outcome::Flaky)
+            .filter_map(|(k, _)| page(k))
+            .collect();
+        let cmp = self.baseline.as_ref().map(|(_, b)| t.compare(b));
+        let clusters: Vec<Value> = t
+            .clusters()
+            .iter()
+            .map(|(id, c)| {
+                json!({
+                    "exception": c.signature.exception,
+                    "file": c.signature.frame.as_ref().map(|f| &f.0),
+                    "func": c.signature.frame.as_ref().map(|f| &f.1),
+                    "message": c.signature.message,
+                    "example": c.example,
+                    "tests": pages(&c.tests),
+                    "known": cmp.as_ref().map(|c| c.known_clusters[*id]),
+                })
+            })
+            .collect();
+        let baseline = match (&self.baseline, &cmp) {
+            (Some((label, _)), Some(c)) => {
+                let mut dur = Map::new();
+                for (k, d) in &c.duration_change_us {
+                    if let Some(p) = page(*k) {
+                        dur.insert(p.to_string(), json!(d));
+                    }
+                }
+                json!({
+                    "label": label,
+                    "newFailures": pages(&c.new_failures),
+                    "fixed": pages(&c.fixed),
+                    "stillFailing": pages(&c.still_failing),
+                    "newTests": pages(&c.new_tests),
+                    "removed": c.removed_tests,
+                    "durationChange": dur,
+                })
+            }
+            _ => Value::Null,
+        };
+        json!({"flaky": flaky, "clusters": clusters, "baseline": baseline})
     }
 
     /// Writes the page to `path` (atomically: a reader never sees half of it).
