@@ -32,6 +32,7 @@ async function boot(packed) {
   const table = new TestTable(store, $("table"));
   const filters = new Filters(store, table);
   const detail = new Detail(store);
+  new Search(store);
   State.listen((st, before) => { filters.apply(st); detail.apply(st, before); });
   $("loading").hidden = true;
   $("main").hidden = false;
@@ -291,7 +292,7 @@ function keys(filters) {
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     const g = pendingG;
     pendingG = false;
-    if (e.key === "/") { e.preventDefault(); $("name-filter").focus(); }
+    if (e.key === "/") { e.preventDefault(); $("log-search").focus(); }
     else if (e.key === "?") { e.preventDefault(); openHelp(); }
     else if (e.key === "j" || e.key === "k") {
       const list = [...document.querySelectorAll("#failure-list button[data-test]")];

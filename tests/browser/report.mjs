@@ -37,6 +37,9 @@ async function open(hash, scheme) {
   const page = await ctx.newPage();
   page.on("request", (r) => {
     const u = r.url();
+    // blob: and data: URLs (the search worker) stay inside the page; anything else
+    // would be a request
+    if (u.startsWith("blob:") || u.startsWith("data:")) return;
     if (u !== url && !u.startsWith(url + "#")) out.requests.push(u);
   });
   page.on("dialog", (d) => { out.dialogs.push(d.message()); d.dismiss(); });
@@ -115,6 +118,35 @@ async function filterKeystrokes(page, text) {
   }), text.length);
 }
 
+// Runs a full-text search; its status, results and timings, with the longest main-thread
+// task while it ran (Long Tasks API: tasks over 50 ms are reported).
+async function search(page, q, regex) {
+  await page.evaluate(() => {
+    window.__rpLong = 0;
+    if (!window.__rpLongObs) {
+      window.__rpLongObs = new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) window.__rpLong = Math.max(window.__rpLong, e.duration);
+      });
+      window.__rpLongObs.observe({ type: "longtask" });
+    }
+  });
+  await page.fill("#log-search", q);
+  await page.setChecked("#log-search-regex", !!regex);
+  const t0 = Date.now();
+  await page.click("#log-search-form button[type=submit]");
+  await page.waitForSelector("html[data-search-done]", { timeout: 60000 });
+  const ms = Date.now() - t0;
+  return {
+    ms,
+    longestTaskMs: await page.evaluate(() => window.__rpLong),
+    status: await page.innerText("#search-status"),
+    groups: await page.$$eval("#search-results > li", (ls) => ls.map((l) => ({
+      test: l.querySelector("button").title,
+      lines: [...l.querySelectorAll(".search-hit")].map((a) => ({ text: a.textContent, href: a.getAttribute("href") })),
+    }))),
+  };
+}
+
 async function budgets(page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("HeapProfiler.collectGarbage");
@@ -133,6 +165,9 @@ if (bench) {
   await page.click("#detail-close");
   out.filter = await filterKeystrokes(page, "test_server");
   out.fileBytes = readFileSync(page_path).length;
+  // every log searched for a string in none of them (the worst case: all read)
+  out.search = await search(page, "no such text in any log");
+  delete out.search.groups;
   await page.screenshot({ path: shots + "/bench.png" });
   await browser.close();
   console.log(JSON.stringify(out));
@@ -191,6 +226,20 @@ if (triage) {
   out.clusterFilter = { shown: await page.innerText("#shown"), hash: await page.evaluate(() => location.hash) };
   await page.evaluate(() => { location.hash = ""; });
   await page.waitForFunction(() => document.getElementById("shown").textContent.startsWith("all"));
+  // full-text search: a string in one log only, plain and as a regex; the line opens
+  out.search = await search(page, "Port 843baee9-b578");
+  out.searchRegex = await search(page, "port [0-9a-f]{8}-B578", true);
+  await page.click("#search-results .search-hit");
+  await page.waitForSelector("#detail:not([hidden]) .log .line.target");
+  out.searchOpened = {
+    heading: await page.innerText("#detail-h"),
+    target: await page.$eval("#detail .log .line.target", (l) => l.textContent),
+    tab: await page.$eval("#detail [role=tab][aria-selected=true]", (t) => t.textContent),
+  };
+  await page.screenshot({ path: shots + "/11-search.png" });
+  await page.keyboard.press("Escape");
+  await page.evaluate(() => { location.hash = ""; });
+  out.searchBad = await search(page, "(", true);
   // keys: j, j, k, Enter, Esc, g t, ?
   await page.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
   const focused = () => page.evaluate(() => document.activeElement ? (document.activeElement.title || document.activeElement.id || document.activeElement.textContent) : null);
@@ -210,6 +259,10 @@ if (triage) {
   await page.keyboard.press("g");
   await page.keyboard.press("t");
   out.keys.gt = await focused();
+  await page.keyboard.press("/");
+  out.keys.slash = await focused();
+  await page.keyboard.press("Escape");
+  await page.evaluate(() => document.activeElement.blur());
   await page.keyboard.press("?");
   out.keys.help = await page.evaluate(() => !document.getElementById("help").hidden);
   out.keys.helpText = await page.innerText("#help dl");
@@ -405,7 +458,7 @@ if (triage) {
   // keyboard only: Tab reaches the first failure, Enter opens it
   await page.evaluate(() => { window.scrollTo(0, 0); document.activeElement && document.activeElement.blur(); });
   let reached = null;
-  for (let k = 0; k < 12 && !reached; k++) {
+  for (let k = 0; k < 24 && !reached; k++) {
     await page.keyboard.press("Tab");
     reached = await page.evaluate(() => document.activeElement && document.activeElement.closest("#failure-list") ? document.activeElement.textContent : null);
   }

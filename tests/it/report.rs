@@ -1085,6 +1085,55 @@ fn triage_views_in_headless_chromium() {
         assert!(k["helpText"].as_str().unwrap().contains(key), "{key}");
     }
     assert_eq!(k["helpClosed"], true);
+    assert_eq!(k["slash"], "log-search", "/ goes to the log search");
+
+    // full-text search: the one line that holds the string, as text and as a regex;
+    // its link opens the test at that line; a bad regex says so
+    let show3 = "tempest.api.compute.test_server_0.Server0TestJSON.test_show_server_3";
+    for key in ["search", "searchRegex"] {
+        let s = &r[key];
+        let groups = s["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 1, "{key}: {s}");
+        assert!(groups[0]["test"].as_str().unwrap().starts_with(show3));
+        let lines = groups[0]["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 1, "{key}: {s}");
+        assert!(
+            lines[0]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("traceback:7 Details: {'code': 409, 'message': \"Port 843baee9-b578-"),
+            "{s}"
+        );
+        assert!(
+            lines[0]["href"]
+                .as_str()
+                .unwrap()
+                .ends_with("&a=traceback&l=7")
+        );
+        assert!(
+            s["status"]
+                .as_str()
+                .unwrap()
+                .starts_with("1 matching line in 1 test; "),
+            "{s}"
+        );
+    }
+    assert!(
+        r["searchBad"]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not a valid regular expression")
+    );
+    assert_eq!(r["searchOpened"]["heading"], show3);
+    assert_eq!(r["searchOpened"]["tab"], "traceback");
+    assert!(
+        r["searchOpened"]["target"]
+            .as_str()
+            .unwrap()
+            .starts_with("7Details: {'code': 409"),
+        "{}",
+        r["searchOpened"]
+    );
     no_violations(&r["axeLight"], "triage, light");
     no_violations(&r["axeDark"], "triage, dark");
 }

@@ -22,7 +22,7 @@ const PAGE: &str = include_str!("../../../templates/report/page.html");
 const CSS: &str = include_str!("../../../templates/report/report.css");
 /// The app's sources, in the order they are concatenated: data first, then the views,
 /// then the wiring.
-const JS: [&str; 8] = [
+const JS: [&str; 9] = [
     include_str!("../../../templates/report/util.js"),
     include_str!("../../../templates/report/store.js"),
     include_str!("../../../templates/report/state.js"),
@@ -30,6 +30,7 @@ const JS: [&str; 8] = [
     include_str!("../../../templates/report/log.js"),
     include_str!("../../../templates/report/detail.js"),
     include_str!("../../../templates/report/timeline.js"),
+    include_str!("../../../templates/report/search.js"),
     include_str!("../../../templates/report/app.js"),
 ];
 
