@@ -8,6 +8,7 @@ const COLUMNS = [
   { key: "dur", label: "Duration", num: true },
   { key: "worker", label: "Worker" },
   { key: "attempts", label: "Attempts", num: true },
+  { key: "cluster", label: "Cluster", num: true },
 ];
 
 class TestTable {
@@ -55,6 +56,7 @@ class TestTable {
       case "dur": return isNaN(s.dur[i]) ? -1 : s.dur[i];
       case "worker": return s.worker(s.last[i]) || "";
       case "attempts": return s.attempts(i).length;
+      case "cluster": return s.clusterOf[i] < 0 ? 1e9 : s.clusterOf[i];
     }
     return 0;
   }
@@ -153,11 +155,13 @@ class TestTable {
     return el(
       "div",
       { class: "row cols", role: "row" },
-      el("div", { role: "cell" }, el("span", { class: "st st-" + s.cls(i), text: s.kind(i).label })),
+      el("div", { role: "cell" }, el("span", { class: "st st-" + s.cls(i), text: s.kind(i).label }),
+        s.isNew(i) ? el("span", { class: "badge new", title: "a new failure against the baseline", text: "new" }) : null),
       el("div", { role: "cell" }, name),
       el("div", { role: "cell", class: "num", text: fmtDur(s.dur[i]) }),
       el("div", { role: "cell", text: s.worker(a) || "–" }),
       el("div", { role: "cell", class: "num", text: s.attempts(i).length }),
+      el("div", { role: "cell", class: "num", text: s.clusterOf[i] < 0 ? "" : "#" + (s.clusterOf[i] + 1) }),
     );
   }
 

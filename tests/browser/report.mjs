@@ -207,6 +207,7 @@ if (triage) {
   out.fixed = await page.$$eval("#fixed button", (bs) => bs.map((b) => b.title));
   out.newBadges = await page.$$eval("#failure-list li", (ls) => ls.filter((l) => l.querySelector(".badge.new")).map((l) => l.querySelector("button").title));
   out.flakyRows = await page.$$eval("#table .tbody .row", (rs) => rs.filter((r) => r.children[0].textContent === "flaky").map((r) => r.querySelector("button").title));
+  out.rowClusters = await page.$$eval("#table .tbody .row", (rs) => rs.map((r) => [r.querySelector("button").title, r.children[5].textContent, !!r.querySelector(".badge.new")]));
   out.axeLight = await axe(page);
   await page.screenshot({ path: shots + "/9-triage.png", fullPage: true });
   await page.click("#theme");

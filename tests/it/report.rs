@@ -1047,6 +1047,20 @@ fn triage_views_in_headless_chromium() {
     assert_eq!(strings(&r["newBadges"]), new_failures);
     assert_eq!(strings(&r["fixed"]), fixed);
     assert_eq!(strings(&r["flakyRows"]), flaky);
+    // the table's cluster column and new badges
+    for row in r["rowClusters"].as_array().unwrap() {
+        let id = row[0].as_str().unwrap();
+        let want = clusters
+            .iter()
+            .position(|c| strings(&c["tests"]).iter().any(|t| t == id))
+            .map_or(String::new(), |k| format!("#{}", k + 1));
+        assert_eq!(row[1].as_str().unwrap(), want, "{id}");
+        assert_eq!(
+            row[2].as_bool().unwrap(),
+            new_failures.iter().any(|t| t == id),
+            "{id}"
+        );
+    }
     assert!(r["summary"].as_str().unwrap().contains(", 1 flaky, "));
     assert_eq!(
         r["flakyDetail"]["status"],
