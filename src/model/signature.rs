@@ -15,8 +15,8 @@ pub struct Signature {
     /// The innermost frame of the project's own code: its file (as written, made
     /// relative from the project's root when the path shows one) and function.
     pub frame: Option<(String, String)>,
-    /// The message's first line, masked (`<n>`, `<hex>`, `<uuid>`, `<ip>`, `<host>`,
-    /// `<path>`, `<q>`).
+    /// The message's first line, masked (`<n>` numbers and hex ids, `<hex>` `0x…`,
+    /// `<uuid>`, `<ip>`, `<host>`, `<path>`, `<q>`).
     pub message: String,
 }
 
@@ -248,15 +248,17 @@ fn classify(t: &str) -> Option<&'static str> {
     if t.contains(':') && t.split(':').count() >= 3 && t.chars().all(|c| is_hex(c) || c == ':') {
         return Some("<ip>");
     }
+    // long hex runs (ids, hashes: 8 or more hex digits) are numbers too: a 12-digit hex
+    // id is all decimal digits now and then, and a count can be any length, so both
+    // must mask alike
+    if t.len() >= 8 && t.chars().all(is_hex) && t.chars().any(|c| c.is_ascii_digit()) {
+        return Some("<n>");
+    }
     if !t.is_empty()
         && t.chars().all(|c| c.is_ascii_digit() || c == '.')
         && t.starts_with(|c: char| c.is_ascii_digit())
     {
         return Some("<n>");
-    }
-    // long hex runs with digits and letters (ids, hashes)
-    if t.len() >= 8 && t.chars().all(is_hex) && t.chars().any(|c| c.is_ascii_digit()) {
-        return Some("<hex>");
     }
     // host names: dotted labels, the last a top-level-like word, some label with a digit
     // or a hyphen, or a well-known suffix
@@ -322,12 +324,13 @@ mod tests {
             ("reading /etc/nova/nova-42.conf", "reading <path>"),
             ("port 'abc' and \"def\"", "port <q> and <q>"),
             (
-                "commit 9c6e4c31ad26efdad0b9 missing",
-                "commit <hex> missing",
+                "project 549040105754 and 6c2284f40894",
+                "project <n> and <n>",
             ),
+            ("commit 9c6e4c31ad26efdad0b9 missing", "commit <n> missing"),
             (
                 "3 != 4: quota exceeded for instances in project 0a1b2c3d4e5f",
-                "<n> != <n>: quota exceeded for instances in project <hex>",
+                "<n> != <n>: quota exceeded for instances in project <n>",
             ),
             (
                 "test_server_0 and Server0TestJSON stay",
