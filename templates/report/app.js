@@ -48,6 +48,7 @@ async function boot(packed) {
     }
   });
   later(() => {
+    store.warmIds();
     const tl = new Timeline(store);
     tl.text();
     tl.draw();

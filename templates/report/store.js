@@ -98,13 +98,20 @@ class Store {
 
   // The attachments of attempt `a`, traceback first.
   // A test's full id in lower case (its name's when they are the same), for the name
-  // filter; made once.
+  // filter. warmIds() makes them all once, after the first paint, so that no
+  // keystroke pays for it.
   lowerId(i) {
     if (!this.ix.tests.id[i]) return this.lower[i];
-    this.lowerIds = this.lowerIds || new Map();
-    let l = this.lowerIds.get(i);
-    if (l === undefined) { l = this.ix.tests.id[i].toLowerCase(); this.lowerIds.set(i, l); }
-    return l;
+    return this.lowerIds ? this.lowerIds[i] : this.ix.tests.id[i].toLowerCase();
+  }
+
+  warmIds() {
+    const ids = new Array(this.n);
+    for (let i = 0; i < this.n; i++) {
+      const id = this.ix.tests.id[i];
+      ids[i] = id ? id.toLowerCase() : this.lower[i];
+    }
+    this.lowerIds = ids;
   }
 
   attachments(a) {
