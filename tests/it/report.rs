@@ -663,7 +663,7 @@ fn the_page_is_deterministic_and_matches_its_golden_file() {
     );
     // the app is within its budget
     let html = String::from_utf8(page).unwrap();
-    let app_end = html.find("RP.start(").unwrap();
+    let app_end = html.find("<script>RP.start(\"").unwrap();
     assert!(app_end < 150_000, "app {app_end} bytes");
     assert!(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'sha256-"));
 }
