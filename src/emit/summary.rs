@@ -29,7 +29,6 @@ struct Failed {
 /// A run's summary as it is built, record by record, and its text.
 #[derive(Debug, Default)]
 pub struct SummaryReport {
-    counts: BTreeMap<Status, u64>,
     failures: Vec<Failed>,
     slowest: Vec<(f64, String)>,
     listed_not_run: u64,
@@ -44,7 +43,6 @@ pub struct SummaryReport {
 impl SummaryReport {
     /// Counts one record.
     pub fn add(&mut self, r: &TestRecord) {
-        *self.counts.entry(r.status).or_default() += 1;
         self.records += 1;
         self.triage.add(r);
         let name = clean_test_name(&r.id).into_owned();

@@ -97,31 +97,29 @@ fn short_path(file: &str) -> String {
 /// Splits an exception line into type and message: `pkg.Error: msg` → (`pkg.Error`,
 /// `msg`); a line whose head is not a dotted identifier is all message.
 fn split_exception(line: &str) -> (&str, &str) {
-    if let Some((head, msg)) = line.split_once(':') {
-        let ident = !head.is_empty()
-            && head
-                .split('.')
+    // `pkg.mod.Name`: dot-separated words
+    let dotted = |s: &str| {
+        !s.is_empty()
+            && s.split('.')
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
-            && head
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_');
-        if ident {
-            return (head, msg.trim());
+    };
+    match line.split_once(':') {
+        Some((head, msg))
+            if dotted(head) && head.starts_with(|c: char| c.is_alphabetic() || c == '_') =>
+        {
+            (head, msg.trim())
         }
-    } else {
-        let t = line.trim();
-        let ident = !t.is_empty()
-            && t.split('.')
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '_'))
-            && t.rsplit('.')
-                .next()
-                .is_some_and(|last| last.ends_with("Error") || last.ends_with("Exception"));
-        if ident {
-            return (t, "");
+        Some(_) => ("", line.trim()),
+        None => {
+            let t = line.trim();
+            let last = t.rsplit('.').next().unwrap_or("");
+            if dotted(t) && (last.ends_with("Error") || last.ends_with("Exception")) {
+                (t, "")
+            } else {
+                ("", t)
+            }
         }
     }
-    ("", line.trim())
 }
 
 /// The signature of a failure from its traceback (or message) text.

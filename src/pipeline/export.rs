@@ -110,12 +110,17 @@ pub fn run(
     let out_dir = args.output.as_path();
     let write_err = |what: String| move |e: io::Error| Error::output(Context::new(what, e));
 
+    // the log as read for the copy, kept for the report (read once)
+    let mut dstat_log: Option<(String, Vec<u8>)> = None;
     let dstat_name = match &args.dstat {
         Some(p) => {
             let _ = writeln!(out, "Exporting DStat log");
             let _ = out.flush();
             match copy_dstat(p, out_dir, layout, args.gzip) {
-                Ok(name) => Some((name, python_basename(p))),
+                Ok((name, bytes)) => {
+                    dstat_log = Some((p.display().to_string(), bytes));
+                    Some((name, python_basename(p)))
+                }
                 Err(DstatError::Input(e))
                     if e.kind() == io::ErrorKind::NotFound && !args.strict =>
                 {
@@ -207,7 +212,7 @@ pub fn run(
             builder,
             &report::Page {
                 output: &h.output,
-                dstat: args.dstat.as_deref().filter(|d| d.exists()),
+                dstat: dstat_log.as_ref().map(|(l, b)| (l.as_str(), b.as_slice())),
                 title: h.title.clone(),
                 first_input: first.map(Source::label),
                 ci: &h.ci,
@@ -412,8 +417,13 @@ fn export_dataset(
 
 /// Copies the dstat log: current layout `dstat.csv` with CRLF turned into LF (as the real
 /// tool's text-mode copy), seed layout `dstat_log.csv` byte for byte. A gzipped log is
-/// decompressed first.
-fn copy_dstat(src: &Path, dir: &Path, layout: Layout, gzip: bool) -> Result<String, DstatError> {
+/// decompressed first. Returns the file's name and the log's bytes.
+fn copy_dstat(
+    src: &Path,
+    dir: &Path,
+    layout: Layout,
+    gzip: bool,
+) -> Result<(String, Vec<u8>), DstatError> {
     let data = crate::ingest::input::read_all(src).map_err(DstatError::Input)?;
     let written = match layout {
         Layout::Seed => write_file(dir, "dstat_log.csv", gzip, &data),
@@ -431,5 +441,5 @@ fn copy_dstat(src: &Path, dir: &Path, layout: Layout, gzip: bool) -> Result<Stri
             write_file(dir, "dstat.csv", gzip, &out)
         }
     };
-    written.map_err(DstatError::Output)
+    written.map(|name| (name, data)).map_err(DstatError::Output)
 }

@@ -42,21 +42,26 @@ pub fn parent_dir(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// Reads the dstat log for a run that started in `year` (its `Date:` header wins).
-pub fn resources(path: &Path, year: Option<i64>) -> Result<ResourceInput, Error> {
+/// The dstat log's name and bytes (gzip decompressed), read once.
+pub fn read_dstat_log(path: &Path) -> Result<(String, Vec<u8>), Error> {
     let label = path.display().to_string();
     let bytes = crate::ingest::input::read_all(path)
         .map_err(|e| Error::input(InputError::new(&label, e)))?;
-    let read = read_dstat(&bytes, year);
+    Ok((label, bytes))
+}
+
+/// The dstat log's samples for a run that started in `year` (its `Date:` header wins).
+pub fn resources(label: &str, bytes: &[u8], year: Option<i64>) -> ResourceInput {
+    let read = read_dstat(bytes, year);
     for p in &read.problems {
         tracing::warn!("{label}: {p}");
     }
-    Ok(ResourceInput {
-        label,
+    ResourceInput {
+        label: label.to_owned(),
         resources: read.resources,
         problems: read.problems,
         problem_count: read.problem_count,
-    })
+    }
 }
 
 /// How a write error of the page `path` reads.
@@ -74,8 +79,8 @@ pub fn output_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 pub struct Page<'a> {
     /// The page to write.
     pub output: &'a Path,
-    /// The dstat log.
-    pub dstat: Option<&'a Path>,
+    /// The dstat log: its name and bytes.
+    pub dstat: Option<(&'a str, &'a [u8])>,
     /// The title given, if any.
     pub title: Option<String>,
     /// The first input's name (for the default title).
@@ -86,9 +91,9 @@ pub struct Page<'a> {
 
 /// Adds the dstat log and writes the page of what `builder` holds.
 pub fn finish(mut builder: ReportBuilder, page: &Page<'_>) -> Result<ReportStats, Error> {
-    if let Some(d) = page.dstat {
+    if let Some((label, bytes)) = page.dstat {
         let year = builder.start_year();
-        builder.set_resources(resources(d, year)?);
+        builder.set_resources(resources(label, bytes, year));
     }
     let title = page
         .title
@@ -110,11 +115,8 @@ pub fn finish(mut builder: ReportBuilder, page: &Page<'_>) -> Result<ReportStats
 /// Writes the report of the run; says what it holds.
 pub fn run(settings: &ReportSettings, progress: &dyn Progress) -> Result<ReportStats, Error> {
     let sources = all_sources(&settings.inputs).map_err(Error::input)?;
-    if let Some(d) = &settings.dstat
-        && let Err(e) = std::fs::metadata(d)
-    {
-        return Err(Error::input(InputError::new(&d.display().to_string(), e)));
-    }
+    // read before any work: a missing log is an error before anything is written
+    let dstat = settings.dstat.as_deref().map(read_dstat_log).transpose()?;
     let dir = parent_dir(&settings.output);
     let out_err = output_error(&settings.output);
     std::fs::create_dir_all(dir).map_err(&out_err)?;
@@ -153,7 +155,7 @@ pub fn run(settings: &ReportSettings, progress: &dyn Progress) -> Result<ReportS
         builder,
         &Page {
             output: &settings.output,
-            dstat: settings.dstat.as_deref(),
+            dstat: dstat.as_ref().map(|(l, b)| (l.as_str(), b.as_slice())),
             title: settings.title.clone(),
             first_input: sources.first().map(|s| s.label()),
             ci: &settings.ci,

@@ -5,35 +5,10 @@
 
 const SEARCH_MAX_LINES = 2000;
 
-// The worker's code, run from a blob: URL (the page's CSP allows `worker-src blob:`).
-// Self-contained: it receives the chunks' base64 texts and the attachment table.
+// The worker's code, run from a blob: URL (the page's CSP allows `worker-src blob:`),
+// with util.js's b64decode and gunzip put before it (see Search.ensureWorker). It
+// receives the chunks' base64 texts and the attachment table.
 function searchWorker() {
-  const B64 = new Uint8Array(128);
-  const A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (let i = 0; i < A.length; i++) B64[A.charCodeAt(i)] = i;
-  const b64 = (s) => {
-    let n = s.length;
-    while (n > 0 && s.charCodeAt(n - 1) === 61) n--;
-    const out = new Uint8Array((n * 3) >> 2);
-    let o = 0;
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const v = (B64[s.charCodeAt(i)] << 18) | (B64[s.charCodeAt(i + 1)] << 12) |
-        (B64[s.charCodeAt(i + 2)] << 6) | B64[s.charCodeAt(i + 3)];
-      out[o++] = v >> 16; out[o++] = (v >> 8) & 255; out[o++] = v & 255;
-    }
-    if (n - i === 2) {
-      out[o++] = ((B64[s.charCodeAt(i)] << 18) | (B64[s.charCodeAt(i + 1)] << 12)) >> 16;
-    } else if (n - i === 3) {
-      const v = (B64[s.charCodeAt(i)] << 18) | (B64[s.charCodeAt(i + 1)] << 12) | (B64[s.charCodeAt(i + 2)] << 6);
-      out[o++] = v >> 16; out[o++] = (v >> 8) & 255;
-    }
-    return out;
-  };
-  const gunzip = async (bytes) => {
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  };
   const dec = new TextDecoder("utf-8");
   let chunks = null;
   let atts = null;
@@ -64,7 +39,7 @@ function searchWorker() {
     let bytes = 0;
     for (let c = 0; c < chunks.length; c++) {
       if (run !== current) return; // a newer search started
-      const data = byChunk[c].length ? await gunzip(b64(chunks[c])) : null;
+      const data = byChunk[c].length ? await gunzip(b64decode(chunks[c])) : null;
       const hits = [];
       for (const k of byChunk[c]) {
         const raw = data.subarray(atts.off[k], atts.off[k] + atts.len[k]);
@@ -113,7 +88,9 @@ class Search {
 
   ensureWorker() {
     if (this.worker) return;
-    const src = "(" + searchWorker.toString() + ")()";
+    // the decoders the page uses, then the worker's loop: one copy of each
+    const src = ["\"use strict\";", "const B64 = new Uint8Array(" + JSON.stringify(Array.from(B64)) + ");",
+      b64decode.toString(), gunzip.toString(), "(" + searchWorker.toString() + ")();"].join("\n");
     this.worker = new Worker(URL.createObjectURL(new Blob([src], { type: "text/javascript" })));
     const chunks = [];
     for (let c = 0; c < this.store.ix.chunks; c++) {

@@ -36,6 +36,7 @@ class TestTable {
     root.append(head, this.body);
     this.pool = new Map();
     this.nodes = new Map();
+    this.orders = new Map();
     hrow.addEventListener("click", (e) => {
       const b = e.target.closest("button[data-key]");
       if (!b) return;
@@ -65,7 +66,6 @@ class TestTable {
   // happens per keystroke, never sorts).
   order(sort) {
     const k = sort.key + (sort.desc ? "-" : "+");
-    this.orders = this.orders || new Map();
     let o = this.orders.get(k);
     if (!o) {
       const n = this.store.n;

@@ -624,6 +624,23 @@ fn every_status_unfinished_and_untimed_tests_are_shown() {
     assert_eq!(strings(&r["noFailures"]), ["No tests ran."]);
 }
 
+/// `resultpipe report` of the 14-test run and its dstat log, run from the project's
+/// directory with relative paths (input labels are part of the page) to `out`.
+fn report_small_from_the_project(out: &Path) {
+    let o = resultpipe()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "report",
+            "testdata/report/small.subunit",
+            "--dstat",
+            "testdata/report/small-dstat.csv",
+            "-o",
+        ])
+        .arg(out)
+        .out();
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+}
+
 /// The same inputs give the same bytes, and the small run's page is the golden file
 /// (reviewed; after a deliberate change to the page, regenerate it with
 /// `RESULTPIPE_BLESS=1 cargo nextest run golden` and look at it again).
@@ -632,20 +649,8 @@ fn the_page_is_deterministic_and_matches_its_golden_file() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.html");
     let b = dir.path().join("b.html");
-    // labels are part of the page: run from the project's directory with relative paths
     for out in [&a, &b] {
-        let o = resultpipe()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "report",
-                "testdata/report/small.subunit",
-                "--dstat",
-                "testdata/report/small-dstat.csv",
-                "-o",
-            ])
-            .arg(out)
-            .out();
-        assert_eq!(o.code, Some(0), "{}", o.stderr);
+        report_small_from_the_project(out);
     }
     let page = std::fs::read(&a).unwrap();
     assert_eq!(
@@ -700,18 +705,7 @@ fn stackviz_export_html_writes_the_report_beside_the_data() {
     let (_, page) = files.remove(index);
     assert_eq!(files, dir_files(&plain), "the data is the same with --html");
     let alone = dir.path().join("alone.html");
-    let o = resultpipe()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "report",
-            "testdata/report/small.subunit",
-            "--dstat",
-            "testdata/report/small-dstat.csv",
-            "-o",
-        ])
-        .arg(&alone)
-        .out();
-    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    report_small_from_the_project(&alone);
     assert!(
         page == std::fs::read(&alone).unwrap(),
         "--html and report differ"
