@@ -3,11 +3,12 @@
 //! Data flows through the modules in this order, and each imports only those before
 //! it:
 //!
-//! - [`model`]: runs, test records, statuses, attachments, load-test series; no I/O.
+//! - [`model`]: runs, test records, statuses, attachments, load-test series, the one
+//!   retry policy; no I/O.
 //! - [`ingest`]: inputs into the model (subunit v2 and v1, repositories, OCT
-//!   `results.sqlite`, gzip), and reading a run ([`ingest::source`]).
-//! - [`sinks`]: destinations (Pulse over AMQP, Treeherder's REST API, Splunk HEC) and
-//!   the one retry policy.
+//!   `results.sqlite`, gzip, inputs over HTTP), and reading a run ([`ingest::source`]).
+//! - [`sinks`]: destinations (Pulse over AMQP, Treeherder's REST API, Splunk HEC, the
+//!   task queue).
 //! - [`treeherder`]: pulse-job documents from runs, their settings and schemas.
 //! - [`emit`]: outputs (stackviz data, summaries, OCT's report and CSV, HEC envelopes).
 //! - [`pipeline`]: the jobs, wiring the above; what a program embedding resultpipe

@@ -10,6 +10,7 @@ pub mod report;
 pub mod splunk;
 pub mod stackviz;
 pub mod summary;
+pub mod task;
 pub mod treeherder;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::emit::report::policy::parse_size;
 use crate::pipeline;
 use crate::treeherder::job::JobSpec;
 use crate::treeherder::schema::{JobSchema, SchemaVersion};
@@ -254,6 +256,12 @@ Exit codes:
   0  success
   2  usage or input error: bad flags, an input missing or unreadable, an output that
      cannot be written, invalid jobs";
+    /// `worker`'s exit codes.
+    pub const WORKER: &str = "\
+Exit codes:
+  0  stopped by SIGTERM/SIGINT (tasks in flight finished or returned to the queue), or
+     --max-tasks reached
+  2  usage error: bad flags, no broker URL, the broker refused the credentials";
     /// `treeherder validate`'s exit codes.
     pub const VALIDATE: &str = "\
 Exit codes:
@@ -341,6 +349,16 @@ pub enum Command {
         #[command(subcommand)]
         command: treeherder::TreeherderCommand,
     },
+    /// Tasks for workers: submit them to a RabbitMQ queue, print their schema.
+    Task {
+        /// The `task` command to run.
+        #[command(subcommand)]
+        command: task::TaskCommand,
+    },
+    /// Take tasks from a RabbitMQ queue and build their outputs, at least once: a task
+    /// is acknowledged only when every output is durable. Runs until SIGTERM/SIGINT.
+    #[command(after_help = exit_help::WORKER)]
+    Worker(Box<task::WorkerArgs>),
 }
 
 /// Parses argv for the command `C`, its help finished by [`finish_command`].
@@ -362,6 +380,8 @@ pub fn main_resultpipe() -> u8 {
         Command::Pulse { command } => pulse::run(command, v),
         Command::Splunk { command } => splunk::run(command),
         Command::Treeherder { command } => treeherder::run(command, v),
+        Command::Task { command } => task::run(command, v),
+        Command::Worker(args) => task::worker_cmd(*args, v),
     };
     finish(result)
 }
@@ -739,27 +759,6 @@ pub fn ci_metadata() -> Vec<(String, String)> {
         .collect()
 }
 
-/// Reads a size: bytes, or with a `K`, `M` or `G` suffix (powers of 1024; `KiB` and
-/// `KB` alike).
-fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))?;
-    let unit = unit.trim().to_ascii_uppercase();
-    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        _ => return Err(format!("{s:?}: unknown unit (use K, M or G)")),
-    };
-    n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("{s:?} is too large"))
-}
-
 /// What of the logs the page keeps. Sizes are bytes, or take `K`, `M`, `G` (1024-based).
 #[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
@@ -798,7 +797,7 @@ impl PolicyArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use crate::emit::report::policy::parse_size;
 
     #[test]
     fn sizes_take_binary_units() {

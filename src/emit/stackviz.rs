@@ -96,6 +96,11 @@ fn write_opt_float(out: &mut Vec<u8>, x: Option<f64>) {
 }
 
 impl Stats {
+    /// Of them, the failures.
+    pub fn failures(&self) -> u64 {
+        self.failures.len() as u64
+    }
+
     fn write_entries(out: &mut Vec<u8>, entries: &[StatEntry], layout: Layout) {
         out.push(b'[');
         let mut first = true;

@@ -2,6 +2,7 @@
 //! turns any subunit input (v2, or v1 text, either of them gzipped) into test records.
 
 pub mod dstat;
+pub mod fetch;
 pub mod input;
 pub mod oct;
 pub mod repository;

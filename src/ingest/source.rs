@@ -23,6 +23,13 @@ pub enum Source {
         /// The run file.
         path: PathBuf,
     },
+    /// An input fetched over HTTP(S), read from its spool file.
+    Fetched {
+        /// The URL as shown (no password or query).
+        label: String,
+        /// The spool file.
+        spool: std::sync::Arc<tempfile::TempPath>,
+    },
 }
 
 impl From<&crate::ingest::repository::Run> for Source {
@@ -40,6 +47,7 @@ impl Source {
             Source::File(p) => p.display().to_string(),
             Source::Stdin => "<stdin>".into(),
             Source::RepoRun { path, .. } => path.display().to_string(),
+            Source::Fetched { label, .. } => label.clone(),
         }
     }
 
@@ -72,6 +80,9 @@ pub enum InputError {
     /// `DIR@N` where the repository has no run N.
     #[error("{0}: the repository has no run {1}")]
     NoSuchRun(String, u64),
+    /// An input over HTTP(S) that could not be fetched.
+    #[error(transparent)]
+    Fetch(#[from] crate::ingest::fetch::FetchError),
     /// A text input (JSON) that is not UTF-8.
     #[error("{0}: not UTF-8 text (JSON expected)")]
     NotText(String),
@@ -99,11 +110,14 @@ impl InputError {
     }
 }
 
-/// The sources a command-line input names: `-` is stdin, a directory is the latest run
-/// of the repository in it, anything else a file, which must exist.
+/// The sources a command-line input names: `-` is stdin, an `http(s)://` URL is
+/// fetched (see [`crate::ingest::fetch`]), a directory is the latest run of the
+/// repository in it, anything else a file, which must exist.
 pub fn sources_for(input: &Path) -> Result<Vec<Source>, InputError> {
     if input.as_os_str() == "-" {
         Ok(vec![Source::Stdin])
+    } else if let Some(url) = input.to_str().filter(|s| crate::ingest::fetch::is_url(s)) {
+        Ok(vec![fetched_source(url)?])
     } else if input.is_dir() {
         let repo = crate::ingest::repository::Repository::open(input)?;
         match repo.latest() {
@@ -121,6 +135,15 @@ pub fn sources_for(input: &Path) -> Result<Vec<Source>, InputError> {
         std::fs::metadata(input).map_err(|e| InputError::new(&input.display().to_string(), e))?;
         Ok(vec![Source::File(input.to_path_buf())])
     }
+}
+
+/// The source of a URL input, fetched (once per [`crate::ingest::fetch::Scope`]).
+pub fn fetched_source(url: &str) -> Result<Source, InputError> {
+    let f = crate::ingest::fetch::fetch_input(url)?;
+    Ok(Source::Fetched {
+        label: crate::ingest::fetch::display_url(url),
+        spool: f.spool,
+    })
 }
 
 /// `DIR@N` where no file has that name and DIR is a directory: (DIR, N).
@@ -252,6 +275,11 @@ pub fn read_source<T: Send>(
     let (reader, len): (Box<dyn Read + Send>, Option<u64>) = match source {
         Source::File(p) | Source::RepoRun { path: p, .. } => {
             let f = File::open(p)?;
+            let len = f.metadata().ok().map(|m| m.len());
+            (Box::new(f), len)
+        }
+        Source::Fetched { spool, .. } => {
+            let f = File::open(&***spool)?;
             let len = f.metadata().ok().map(|m| m.len());
             (Box::new(f), len)
         }

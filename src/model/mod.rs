@@ -7,6 +7,7 @@ mod names;
 pub mod pyfloat;
 mod records;
 pub mod resources;
+pub mod retry;
 pub mod run_events;
 pub mod signature;
 pub mod text;

@@ -12,8 +12,11 @@ use super::{Context, Error};
 use crate::emit::output::{AtomicFile, write_file};
 use crate::emit::stackviz::{DatasetFiles, DatasetWriter, Layout, RecordRenderer};
 use crate::emit::stackviz_config::{Exported, Zuul, current_config, seed_config};
+use crate::ingest::fetch;
 use crate::ingest::repository::Repository;
-use crate::ingest::source::{InputError, Progress, Source, python_basename, read_source};
+use crate::ingest::source::{
+    InputError, Progress, Source, fetched_source, python_basename, read_source,
+};
 
 /// What to export, and how (`stackviz-export`'s flags, validated).
 #[derive(Debug, Clone)]
@@ -89,6 +92,10 @@ pub struct ExportOutcome {
     pub datasets: usize,
     /// Problems found (missing inputs, reading problems), each already logged.
     pub problems: u64,
+    /// Test records exported, over all datasets.
+    pub records: u64,
+    /// Of them, failures.
+    pub failures: u64,
 }
 
 /// Runs the export: the dstat log first, then every dataset, `config.json` last. Prints
@@ -228,6 +235,8 @@ pub fn run(
     Ok(ExportOutcome {
         datasets: exported.len(),
         problems,
+        records: written.iter().map(|(_, _, f)| f.stats.count()).sum(),
+        failures: written.iter().map(|(_, _, f)| f.stats.failures()).sum(),
     })
 }
 
@@ -281,6 +290,19 @@ fn collect_providers(args: &ExportSettings, problems: &mut u64) -> Result<Vec<Pr
         });
     }
     for file in &args.stream_files {
+        if let Some(url) = file.to_str().filter(|s| fetch::is_url(s)) {
+            // a URL that cannot be fetched is an error even without --strict: a
+            // worker must retry it, not export a run without it
+            let source = fetched_source(url).map_err(Error::input)?;
+            let name = unique(fetch::url_file_name(url), &source.label());
+            providers.push(Provider {
+                description: format!("Subunit File: {name}"),
+                name,
+                datasets: vec![source],
+                kind: Kind::File,
+            });
+            continue;
+        }
         if !file.exists() {
             if args.strict {
                 return Err(Error::input(format!(

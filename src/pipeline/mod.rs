@@ -12,7 +12,9 @@ pub mod pulse;
 pub mod report;
 pub mod splunk;
 pub mod summary;
+pub mod task;
 pub mod treeherder;
+pub mod worker;
 
 pub use crate::ingest::source::{NoProgress, Progress};
 

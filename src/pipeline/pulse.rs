@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::Error;
 use super::treeherder::{JobsSettings, check_all, jobs_from_runs};
 use crate::ingest::source::{Progress, read_text};
+use crate::model::retry::Backoff;
 use crate::sinks::Secret;
 use crate::sinks::pulse::{Message, Outcome, PulseConfig, publish as send};
-use crate::sinks::retry::Backoff;
 use crate::treeherder::job::parse_jobs;
 use crate::treeherder::schema::JobSchema;
 

@@ -11,7 +11,7 @@ use crate::emit::output::write_file;
 use crate::ingest::source::{
     InputError, Progress, all_sources, read_source, read_text, sources_for,
 };
-use crate::sinks::retry::Backoff;
+use crate::model::retry::Backoff;
 use crate::sinks::treeherder_http::{Endpoint, HawkCredentials, submit as post};
 use crate::treeherder::checks::client_checks;
 use crate::treeherder::job::{JobSpec, RunSummary, parse_jobs, pulse_job};

@@ -3,8 +3,8 @@
 //! is worth retrying.
 
 pub mod pulse;
-pub mod retry;
 pub mod splunk_hec;
+pub mod task_queue;
 pub mod treeherder_http;
 
 use std::fmt;

@@ -9,8 +9,8 @@ use lapin::types::FieldTable;
 use lapin::uri::{AMQPScheme, AMQPUri};
 use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
 
+use crate::model::retry::Backoff;
 use crate::sinks::Secret;
-use crate::sinks::retry::Backoff;
 
 /// Messages in flight (published, not yet confirmed) at most.
 const WINDOW: usize = 4096;
@@ -222,27 +222,10 @@ async fn round(
         .confirm_select(ConfirmSelectOptions::default())
         .await
         .map_err(|e| RoundError::Transient(format!("cannot enable publisher confirms: {e}")))?;
-    let options = ExchangeDeclareOptions {
-        durable: true,
-        passive: config.passive,
-        ..ExchangeDeclareOptions::default()
-    };
-    channel
-        .exchange_declare(
-            config.exchange.as_str().into(),
-            ExchangeKind::Topic,
-            options,
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| {
-            let what = if config.passive {
-                "does not exist or cannot be used"
-            } else {
-                "cannot be declared"
-            };
-            RoundError::Fatal(format!("exchange {} {what}: {e}", config.exchange))
-        })?;
+    // the default exchange ("", routing straight to a queue) is never declared
+    if !config.exchange.is_empty() {
+        declare_exchange(&channel, config).await?;
+    }
     let properties = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_content_encoding("utf-8".into())
@@ -307,6 +290,34 @@ async fn round(
         Some(e) => Err(RoundError::Transient(e)),
         None => Ok(()),
     }
+}
+
+async fn declare_exchange(
+    channel: &lapin::Channel,
+    config: &PulseConfig,
+) -> Result<(), RoundError> {
+    let options = ExchangeDeclareOptions {
+        durable: true,
+        passive: config.passive,
+        ..ExchangeDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            config.exchange.as_str().into(),
+            ExchangeKind::Topic,
+            options,
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| {
+            let what = if config.passive {
+                "does not exist or cannot be used"
+            } else {
+                "cannot be declared"
+            };
+            RoundError::Fatal(format!("exchange {} {what}: {e}", config.exchange))
+        })?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+use crate::model::retry::Backoff;
 use crate::sinks::Secret;
-use crate::sinks::retry::Backoff;
 
 /// Limits of one request body. HEC's default `max_content_length` is 1 MB; staying
 /// well under it leaves room for a proxy in between.

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::model::retry::Backoff;
 use crate::sinks::Secret;
-use crate::sinks::retry::Backoff;
 
 /// A Hawk client id and its secret key.
 #[derive(Debug, Clone)]

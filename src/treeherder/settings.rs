@@ -19,6 +19,11 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
+    /// Settings from a JSON object already read (a task's job settings, say).
+    pub fn from_map(settings: serde_json::Map<String, serde_json::Value>) -> ConfigFile {
+        ConfigFile { settings }
+    }
+
     /// Reads and checks `path`.
     pub fn load(path: &std::path::Path) -> Result<ConfigFile, SpecError> {
         let bad = |why: String| SpecError::Config(format!("{}: {why}", path.display()));

@@ -22,6 +22,26 @@ pub struct SizePolicy {
     pub keep_all: bool,
 }
 
+/// A size: bytes, or a number with `K`, `M` or `G` (1024-based; `KB`, `KiB` too).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("{s:?}: unknown unit (use K, M or G)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
 impl Default for SizePolicy {
     /// 1 MiB per failing attachment, 2 KiB head + 2 KiB tail for passing ones, 64 MiB
     /// in all: a 10 000-test run with 128 MB of logs gives a page under 25 MB.

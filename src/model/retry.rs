@@ -1,4 +1,5 @@
-//! The one retry policy: exponential backoff with jitter, capped delay and attempts.
+//! The one retry policy: exponential backoff with jitter, capped delay and attempts (for
+//! fetching inputs and for every destination).
 
 use std::time::Duration;
 
