@@ -19,3 +19,4 @@ mod subunit_fixtures;
 mod support;
 mod treeherder_rest;
 mod triage;
+mod worker_rabbitmq;

@@ -389,9 +389,9 @@ fn dry_run_validates_and_prints_without_a_broker() {
 
 /// The vhost the restart test closes connections in, created (with permissions for
 /// guest) when missing.
-const TEST_VHOST: &str = "resultpipe-test";
+pub(crate) const TEST_VHOST: &str = "resultpipe-test";
 
-fn ensure_test_vhost() {
+pub(crate) fn ensure_test_vhost() {
     let ctl = |args: &[&str]| {
         let o = Command::new("rabbitmqctl")
             .args(args)

@@ -1,6 +1,7 @@
 //! What the integration tests share: where the bundled data is, how to read a child's
 //! output, and the loopback servers (HEC, the HTTP request reader).
 
+pub mod files;
 pub mod hec;
 pub mod http;
 pub mod subunit;
