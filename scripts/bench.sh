@@ -2,8 +2,9 @@
 # End-to-end benchmark: generates the issue's 100k-test stream (≈154 MB) once, runs the
 # release binaries over it and prints wall time, MB/s, tests/s and peak RSS.
 # Needs python3 with python-subunit (installed with pip if missing); the generators are
-# in scripts/gen/. Usage: scripts/bench.sh [runs per command, default 3] [report]
-# ("report": only the run report's budgets, see report_bench below).
+# in scripts/gen/. Usage: scripts/bench.sh [runs per command, default 3] [report|worker]
+# ("report": only the run report's budgets, see report_bench below; "worker": only the
+# queue workers', see worker_bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -58,6 +59,30 @@ PY
   done
   rm -f "$data/time.txt"
 }
+
+# Queue workers (issue 14): tasks/s with 1 and 2 workers, small and 10k-test runs over
+# HTTP, stackviz + report + a Pulse job each (scripts/bench_worker.py).
+worker_bench() {
+  local big=$data/report-10k.subunit
+  if [ ! -s "$big" ]; then
+    python3 -c 'import subunit' 2>/dev/null || pip install --quiet python-subunit
+    echo "generating $big ..."
+    python3 scripts/gen/gen_report_run.py -n 10000 -w 8 --log-bytes 12800 -o "$big" \
+      --dstat "$data/report-10k-dstat.csv" --baseline "$data/report-10k-baseline.subunit"
+  fi
+  python3 -c 'import pika' 2>/dev/null || pip install --quiet pika
+  mkdir -p "$data/worker"
+  python3 scripts/bench_worker.py "$bin" testdata/stackviz/own_stestr_2workers/input/testrepository.subunit \
+    "$big" "$data/worker" "$runs"
+}
+
+if [ "$only" = worker ]; then
+  cargo build --release --quiet
+  bin=target/release
+  echo "best of $runs runs"
+  worker_bench
+  exit 0
+fi
 
 if [ "$only" = report ]; then
   cargo build --release --quiet
@@ -181,3 +206,4 @@ for b in reader treeherder; do
 done
 
 report_bench
+worker_bench
