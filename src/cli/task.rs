@@ -18,7 +18,9 @@ use crate::pipeline::task::{self, Resources};
 use crate::pipeline::worker::{self, WorkerSettings};
 use crate::sinks::Secret;
 use crate::sinks::pulse::{Outcome, parse_broker_url};
+use crate::sinks::splunk_hec::HecSettings;
 use crate::sinks::task_queue::{QueueSpec, submit};
+use crate::sinks::treeherder_http::HawkCredentials;
 
 /// `resultpipe task`'s commands.
 #[derive(Debug, Clone, Subcommand)]
@@ -111,9 +113,96 @@ pub struct WorkerArgs {
     /// a worker that has neither).
     #[arg(long, value_name = "FILE")]
     pub pulse_url_file: Option<PathBuf>,
+    /// Treeherder's base URL for tasks that POST jobs (`treeherder.submit`); the Hawk
+    /// client id from TREEHERDER_CLIENT_ID, the secret from TREEHERDER_SECRET or
+    /// --treeherder-secret-file.
+    #[arg(long, env = "TREEHERDER_URL")]
+    pub treeherder_url: Option<String>,
+    /// A file holding the Hawk secret (instead of TREEHERDER_SECRET).
+    #[arg(long, value_name = "FILE")]
+    pub treeherder_secret_file: Option<PathBuf>,
+    /// Splunk HEC's base URL for tasks with `splunk` outputs; the token from
+    /// SPLUNK_HEC_TOKEN or --hec-token-file.
+    #[arg(long, env = "SPLUNK_HEC_URL")]
+    pub hec_url: Option<String>,
+    /// A file holding the HEC token (instead of SPLUNK_HEC_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub hec_token_file: Option<PathBuf>,
+    /// A PEM file with the certificate that signed HEC's.
+    #[arg(long, value_name = "FILE")]
+    pub hec_ca_cert: Option<PathBuf>,
     /// Stop after this many tasks are settled (done or dead-lettered).
     #[arg(long)]
     pub max_tasks: Option<u64>,
+}
+
+/// A secret from `file`, else from the environment variable `var`; `None` if neither.
+fn secret(file: Option<&Path>, var: &str, what: &str) -> Result<Option<Secret>, Failure> {
+    let value = match file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Failure::input(format!("{}: cannot read the {what}: {e}", p.display())))?,
+        None => match std::env::var(var) {
+            Ok(v) => v,
+            Err(_) => return Ok(None),
+        },
+    };
+    let value = value.trim();
+    Ok((!value.is_empty()).then(|| Secret::new(value)))
+}
+
+impl WorkerArgs {
+    fn treeherder(&self) -> Result<Option<(String, HawkCredentials)>, Failure> {
+        let Some(server) = self.treeherder_url.clone().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        let id = std::env::var("TREEHERDER_CLIENT_ID")
+            .ok()
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                Failure::input("--treeherder-url is given but TREEHERDER_CLIENT_ID is not set")
+            })?;
+        let key = secret(
+            self.treeherder_secret_file.as_deref(),
+            "TREEHERDER_SECRET",
+            "Hawk secret",
+        )?
+        .ok_or_else(|| {
+            Failure::input(
+                "--treeherder-url is given but no secret: set TREEHERDER_SECRET or give \
+                 --treeherder-secret-file",
+            )
+        })?;
+        Ok(Some((server, HawkCredentials { id, key })))
+    }
+
+    fn hec(&self) -> Result<Option<HecSettings>, Failure> {
+        let Some(url) = self.hec_url.clone().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Failure::input(format!(
+                "--hec-url must start with http:// or https:// (got {})",
+                crate::sinks::pulse::redact_url(&url)
+            )));
+        }
+        let token = secret(
+            self.hec_token_file.as_deref(),
+            "SPLUNK_HEC_TOKEN",
+            "HEC token",
+        )?
+        .ok_or_else(|| {
+            Failure::input(
+                "--hec-url is given but no token: set SPLUNK_HEC_TOKEN or give --hec-token-file",
+            )
+        })?;
+        let mut s = HecSettings::new(url, token);
+        if let Some(p) = &self.hec_ca_cert {
+            s.ca_cert = Some(std::fs::read(p).map_err(|e| {
+                Failure::input(format!("{}: cannot read the certificate: {e}", p.display()))
+            })?);
+        }
+        Ok(Some(s))
+    }
 }
 
 /// Runs a `task` command; returns the exit code.
@@ -267,6 +356,9 @@ pub fn worker_cmd(a: WorkerArgs, _v: Verbosity) -> Result<u8, Failure> {
             pulse_url,
             pulse_attempts: 6,
             fetch,
+            treeherder: a.treeherder()?,
+            hec: a.hec()?,
+            splunk_id: super::splunk::default_id(),
         },
     };
     let out: worker::OutcomeWriter = Arc::new(Mutex::new(std::io::stdout()));

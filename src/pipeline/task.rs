@@ -22,6 +22,8 @@ use crate::emit::stackviz_config::Zuul;
 use crate::ingest::fetch::{self, FetchSettings, Scope};
 use crate::ingest::source::{InputError, sources_for};
 use crate::sinks::Secret;
+use crate::sinks::splunk_hec::HecSettings;
+use crate::sinks::treeherder_http::HawkCredentials;
 use crate::treeherder::schema::{JobSchema, SchemaVersion};
 use crate::treeherder::settings::{ConfigFile, job_spec};
 
@@ -59,8 +61,10 @@ pub struct Outputs {
     pub report: Option<ReportOutput>,
     /// The triage summary as JSON.
     pub summary: Option<SummaryOutput>,
-    /// Treeherder jobs on Pulse.
+    /// Treeherder jobs on Pulse or over REST.
     pub treeherder: Option<TreeherderOutput>,
+    /// Run events to Splunk HEC.
+    pub splunk: Option<SplunkOutput>,
 }
 
 /// `outputs.stackviz`.
@@ -123,8 +127,50 @@ pub struct TreeherderOutput {
     /// `2016`, `2025` or `2026` (default).
     #[serde(default)]
     pub schema_version: Option<String>,
-    /// Where to publish.
-    pub pulse: PulseOutput,
+    /// Publish to Pulse.
+    #[serde(default)]
+    pub pulse: Option<PulseOutput>,
+    /// POST to Treeherder's REST API.
+    #[serde(default)]
+    pub submit: Option<SubmitOutput>,
+}
+
+/// `outputs.treeherder.submit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitOutput {
+    /// Tries in all on connection errors, 408, 429 and 5xx.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+}
+
+/// `outputs.splunk`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplunkOutput {
+    /// The events' index.
+    pub index: Option<String>,
+    /// The events' source.
+    pub source: Option<String>,
+    /// The events' sourcetype (default `resultpipe:run`).
+    pub sourcetype: Option<String>,
+    /// The events' host.
+    pub host: Option<String>,
+    /// The reporter's id (default: the worker's).
+    pub id: Option<String>,
+    /// The run's name.
+    pub run: Option<String>,
+    /// The run's project.
+    pub project: Option<String>,
+    /// Indexer acknowledgment.
+    #[serde(default)]
+    pub ack: bool,
+    /// Most events in one request.
+    pub batch_events: Option<usize>,
+    /// Most bytes in one request body.
+    pub batch_bytes: Option<usize>,
+    /// Gzip the bodies (default true).
+    pub gzip: Option<bool>,
 }
 
 /// `outputs.treeherder.pulse`.
@@ -142,6 +188,9 @@ pub struct PulseOutput {
     /// Only check that the exchange exists.
     #[serde(default)]
     pub passive: bool,
+    /// Jobs no queue is bound for count as published.
+    #[serde(default)]
+    pub allow_unroutable: bool,
 }
 
 /// Why a task failed, in the two kinds a queue treats differently.
@@ -253,6 +302,14 @@ pub struct Resources {
     pub pulse_attempts: u32,
     /// How inputs are fetched.
     pub fetch: FetchSettings,
+    /// Treeherder's REST API for `treeherder.submit` outputs: its base URL and the
+    /// Hawk credentials.
+    pub treeherder: Option<(String, HawkCredentials)>,
+    /// Splunk HEC for `splunk` outputs (URL, token, TLS; batching and acks are the
+    /// task's).
+    pub hec: Option<HecSettings>,
+    /// The reporter's id in Splunk events when the task gives none.
+    pub splunk_id: String,
 }
 
 /// One output built: its kind and where it is.
@@ -519,13 +576,27 @@ pub fn run(task: &Task, res: &Resources) -> Result<Done, TaskError> {
     done.build = build_started.elapsed();
     if let Some(t) = &o.treeherder {
         let publish_started = Instant::now();
-        let taskids = publish_jobs(t, &inputs, res)?;
+        let (taskids, places) = publish_jobs(t, &inputs, res)?;
         done.counts.insert("jobs".into(), json!(taskids.len()));
         done.outputs.push(Built {
             kind: "treeherder",
-            location: format!("{} {}", t.pulse.exchange, taskids.join(",")),
+            location: format!("{} {}", places.join(" "), taskids.join(",")),
         });
-        done.publish = publish_started.elapsed();
+        done.publish += publish_started.elapsed();
+    }
+    if let Some(sp) = &o.splunk {
+        let publish_started = Instant::now();
+        let delivered = send_events(sp, &inputs, res)?;
+        done.counts.insert("events".into(), json!(delivered));
+        done.outputs.push(Built {
+            kind: "splunk",
+            location: res
+                .hec
+                .as_ref()
+                .map(|h| crate::sinks::pulse::redact_url(&h.url))
+                .unwrap_or_default(),
+        });
+        done.publish += publish_started.elapsed();
     }
     drop(scope);
     Ok(done)
@@ -543,12 +614,13 @@ fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> 
     crate::emit::output::write_file(dir, name, false, data).map(|_| ())
 }
 
-/// Makes, validates and publishes the jobs; their taskIds.
+/// Makes, validates and publishes (or POSTs) the jobs; their taskIds, and where they
+/// went.
 fn publish_jobs(
     t: &TreeherderOutput,
     inputs: &[PathBuf],
     res: &Resources,
-) -> Result<Vec<String>, TaskError> {
+) -> Result<(Vec<String>, Vec<String>), TaskError> {
     let version = match t.schema_version.as_deref() {
         None | Some("2026") => SchemaVersion::V2026,
         Some("2025") => SchemaVersion::V2025,
@@ -571,16 +643,57 @@ fn publish_jobs(
             version,
             unreadable_as_exception: false,
         }),
-        routing_key: t.pulse.routing_key.clone(),
+        routing_key: t.pulse.as_ref().and_then(|p| p.routing_key.clone()),
         destination: t
             .pulse
-            .destination
-            .clone()
+            .as_ref()
+            .and_then(|p| p.destination.clone())
             .unwrap_or_else(|| "treeherder".into()),
     };
     let schema = JobSchema::builtin(version);
     let prepared = super::pulse::prepare(&sources, &schema, &NoProgress)
         .map_err(|e| TaskError::from_job("treeherder", e))?;
+    let taskids: Vec<String> = prepared
+        .jobs
+        .iter()
+        .map(|(_, doc)| doc["taskId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let mut places = Vec::new();
+    if let Some(submit) = &t.submit {
+        let (server, credentials) = res.treeherder.clone().ok_or_else(|| {
+            TaskError::Transient(
+                "treeherder: this worker has no Treeherder to POST to (give --treeherder-url \
+                 and TREEHERDER_CLIENT_ID / TREEHERDER_SECRET); another worker may"
+                    .into(),
+            )
+        })?;
+        let items: Vec<Value> = prepared
+            .jobs
+            .iter()
+            .map(|(_, doc)| crate::treeherder::rest::rest_job(doc))
+            .collect();
+        let project = t
+            .job
+            .get("project")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let settings = super::treeherder::SubmitSettings {
+            server: server.clone(),
+            project: project.to_owned(),
+            endpoint: crate::sinks::treeherder_http::Endpoint::Jobs,
+            credentials,
+            attempts: submit.attempts.unwrap_or(5),
+        };
+        super::treeherder::submit(&settings, &items, &mut std::io::sink())
+            .map_err(|e| TaskError::from_job("treeherder", e))?;
+        places.push(format!(
+            "{}/api/project/{project}/jobs/",
+            server.trim_end_matches('/')
+        ));
+    }
+    let Some(pulse) = &t.pulse else {
+        return Ok((taskids, places));
+    };
     let url = res.pulse_url.clone().ok_or_else(|| {
         TaskError::Transient(
             "treeherder: this worker has no Pulse broker (set PULSE_URL or give \
@@ -590,10 +703,10 @@ fn publish_jobs(
     })?;
     let broker = super::pulse::BrokerSettings {
         url,
-        exchange: t.pulse.exchange.clone(),
-        passive: t.pulse.passive,
+        exchange: pulse.exchange.clone(),
+        passive: pulse.passive,
         attempts: res.pulse_attempts.max(1),
-        allow_unroutable: false,
+        allow_unroutable: pulse.allow_unroutable,
     };
     let tally = super::pulse::publish(&prepared, &broker, &mut std::io::sink())
         .map_err(|e| TaskError::from_job("treeherder", e))?;
@@ -604,11 +717,44 @@ fn publish_jobs(
             prepared.jobs.len()
         )));
     }
-    Ok(prepared
-        .jobs
-        .iter()
-        .map(|(_, doc)| doc["taskId"].as_str().unwrap_or_default().to_owned())
-        .collect())
+    places.push(pulse.exchange.clone());
+    Ok((taskids, places))
+}
+
+/// Reads the run's events and sends them; how many were delivered.
+fn send_events(sp: &SplunkOutput, inputs: &[PathBuf], res: &Resources) -> Result<u64, TaskError> {
+    let mut hec = res.hec.clone().ok_or_else(|| {
+        TaskError::Transient(
+            "splunk: this worker has no HEC to send to (give --hec-url and SPLUNK_HEC_TOKEN); \
+             another worker may"
+                .into(),
+        )
+    })?;
+    let d = crate::sinks::splunk_hec::BatchLimits::default();
+    hec.limits = crate::sinks::splunk_hec::BatchLimits {
+        max_events: sp.batch_events.unwrap_or(d.max_events),
+        max_bytes: sp.batch_bytes.unwrap_or(d.max_bytes),
+    };
+    hec.gzip = sp.gzip.unwrap_or(true);
+    hec.ack = sp.ack.then(crate::sinks::splunk_hec::AckSettings::default);
+    let settings = super::splunk::SendSettings {
+        inputs: inputs.to_vec(),
+        index: sp.index.clone(),
+        source: sp.source.clone(),
+        sourcetype: Some(
+            sp.sourcetype
+                .clone()
+                .unwrap_or_else(|| "resultpipe:run".into()),
+        ),
+        host: sp.host.clone(),
+        id: sp.id.clone().unwrap_or_else(|| res.splunk_id.clone()),
+        run: sp.run.clone(),
+        project: sp.project.clone(),
+    };
+    let events = super::splunk::read(&settings).map_err(|e| TaskError::from_job("splunk", e))?;
+    let delivery = super::splunk::send(&events, &hec, &mut std::io::sink())
+        .map_err(|e| TaskError::from_job("splunk", e))?;
+    Ok(delivery.delivered)
 }
 
 #[cfg(test)]

@@ -335,7 +335,6 @@ async fn session(shared: &Arc<Shared>, number: u64) -> SessionEnd {
         s.queue.name,
         s.concurrency
     );
-    let mut received = 0u64;
     let end = loop {
         let mut budget_left = true;
         if let Some(max) = s.max_tasks {
@@ -344,13 +343,14 @@ async fn session(shared: &Arc<Shared>, number: u64) -> SessionEnd {
                 shared.stop.send_replace(true);
                 break SessionEnd::Stop;
             }
-            // enough taken: wait for them to settle
-            budget_left = received < max;
+            // enough taken: wait for them to settle (a returned one is taken again)
+            let outstanding = lock(&shared.in_flight).len() as u64
+                + shared.settling.load(std::sync::atomic::Ordering::SeqCst) as u64;
+            budget_left = t.done + t.dead + outstanding < max;
         }
         tokio::select! {
             next = consumer.next(), if budget_left => match next {
                 Some(Ok(delivery)) => {
-                    received += 1;
                     let key = (number, delivery.delivery_tag);
                     lock(&shared.in_flight).insert(key, delivery.acker.clone());
                     let shared = shared.clone();
@@ -446,7 +446,9 @@ async fn handle(
     line.insert("worker".into(), json!(shared.worker_name));
     line.insert("delivery".into(), json!(deliveries));
     let acker = delivery.acker;
-    // claimed: shutdown no longer returns it, and waits for it to be settled
+    // claimed: shutdown no longer returns it, and waits for it to be settled (counted
+    // as settling before it leaves the in-flight map, so it is never out of both)
+    let _settling = Settling::new(&shared);
     if lock(&shared.in_flight).remove(&key).is_none() {
         line.insert(
             "settled".into(),
@@ -455,7 +457,6 @@ async fn handle(
         write_line(&shared.out, &line);
         return;
     }
-    let _settling = Settling::new(&shared);
     let settle = match result {
         Ok((_, done)) => {
             add_done(&mut line, &done);

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::pulse_rabbitmq::{TEST_VHOST, ensure_test_vhost};
 use crate::support::files::{File, FileServer};
+use crate::support::hec::{Config as HecConfig, HecServer, Token};
 use crate::support::{dir_files, gzip, resultpipe, testdata, text};
 
 const URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -176,6 +177,16 @@ struct Worker {
 
 impl Worker {
     fn start(dir: &Path, name: &str, url: &str, args: &[&str]) -> Worker {
+        Worker::start_with(dir, name, url, args, &[])
+    }
+
+    fn start_with(
+        dir: &Path,
+        name: &str,
+        url: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Worker {
         let stdout = dir.join(format!("{name}.out"));
         let stderr = dir.join(format!("{name}.err"));
         let child = resultpipe()
@@ -183,6 +194,7 @@ impl Worker {
             .args(args)
             .env("RESULTPIPE_AMQP_URL", url)
             .env("PULSE_URL", URL)
+            .envs(env.iter().copied())
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
@@ -908,5 +920,100 @@ fn a_task_that_keeps_killing_workers_is_dead_lettered_at_the_delivery_limit() {
     let task: Value = serde_json::from_slice(&dead[0].0).unwrap();
     assert_eq!(task["id"], "deadly");
     assert_eq!(depth(URL, &queue), 0);
+    clean_up(URL, &queue, &[], &[]);
+}
+
+#[test]
+fn jobs_posted_to_treeherder_and_events_sent_to_splunk_are_the_clis() {
+    const HEC_TOKEN: &str = "0b7e9d2c-5a41-4f3e-8c6d-2e1f0a9b8c7d";
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("out");
+    let server = FileServer::start();
+    let urls = serve_inputs(&server);
+    let th = crate::support::treeherder::server(0, Duration::ZERO);
+    let hec = HecServer::start(HecConfig {
+        tokens: vec![Token {
+            ack: true,
+            ..Token::new(HEC_TOKEN)
+        }],
+        ..HecConfig::default()
+    });
+    let queue = unique("rest");
+    let input = &urls[2]; // gzip Content-Encoding
+    let mut task = stackviz_task("posted", input, &root);
+    task["outputs"]["treeherder"] = json!({
+        "job": {"project": "mozilla-central", "revision": REV, "job-symbol": "W"},
+        "submit": {}
+    });
+    task["outputs"]["splunk"] = json!({"id": "me@box", "run": "r1", "ack": true});
+    submit(URL, &queue, tmp.path(), &[task], &[]);
+    let th_url = format!("http://127.0.0.1:{}", th.port);
+    let hec_url = hec.url();
+    let w = Worker::start_with(
+        tmp.path(),
+        "w",
+        URL,
+        &["--queue", &queue, "--no-announce", "--max-tasks", "1"],
+        &[
+            ("TREEHERDER_URL", &th_url),
+            ("TREEHERDER_CLIENT_ID", crate::support::treeherder::ID),
+            ("TREEHERDER_SECRET", crate::support::treeherder::KEY),
+            ("SPLUNK_HEC_URL", &hec_url),
+            ("SPLUNK_HEC_TOKEN", HEC_TOKEN),
+        ],
+    );
+    wait_for(
+        "the task done",
+        Duration::from_secs(60),
+        || done_tasks(&[&w]).len() == 1,
+        || format!("{}{:?}", w.stderr(), w.lines()),
+    );
+    let line = &done_tasks(&[&w])["posted"][0];
+    // the job POSTed, Hawk-signed, is the REST job the CLI makes of the same input
+    let o = resultpipe()
+        .args(["treeherder", "job", "--rest", input])
+        .args([
+            "--project",
+            "mozilla-central",
+            "--revision",
+            REV,
+            "--job-symbol",
+            "W",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let want: Value = serde_json::from_str(text(&o.stdout).lines().next().unwrap()).unwrap();
+    let seen = th.seen.lock().unwrap();
+    let (what, _, body, status) = seen.requests.last().expect("a POST to Treeherder");
+    assert_eq!(what, "POST /api/project/mozilla-central/jobs/");
+    assert_eq!(*status, 200, "{}", text(body));
+    let posted: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(posted, json!([want]));
+    drop(seen);
+    // the events HEC acknowledged are those `splunk send --dry-run` prints
+    let o = resultpipe()
+        .args([
+            "splunk",
+            "send",
+            "--dry-run",
+            "--id",
+            "me@box",
+            "--run",
+            "r1",
+            input,
+        ])
+        .output()
+        .unwrap();
+    let events: Vec<String> = text(&o.stdout).lines().map(str::to_owned).collect();
+    assert!(!events.is_empty());
+    assert_eq!(hec.events(), events);
+    assert_eq!(line["counts"]["events"], events.len());
+    assert_eq!(line["counts"]["jobs"], 1);
+    let logs = w.stderr();
+    for secret in [HEC_TOKEN, crate::support::treeherder::KEY] {
+        assert!(!logs.contains(secret) && !line.to_string().contains(secret));
+    }
+    drop(w);
     clean_up(URL, &queue, &[], &[]);
 }
