@@ -919,6 +919,12 @@ fn a_task_that_keeps_killing_workers_is_dead_lettered_at_the_delivery_limit() {
     assert_eq!(dead.len(), 1);
     let task: Value = serde_json::from_slice(&dead[0].0).unwrap();
     assert_eq!(task["id"], "deadly");
+    assert_eq!(
+        dead[0].1.get("x-first-death-reason").map(String::as_str),
+        Some("delivery_limit"),
+        "{:?}",
+        dead[0].1
+    );
     assert_eq!(depth(URL, &queue), 0);
     clean_up(URL, &queue, &[], &[]);
 }
