@@ -262,6 +262,10 @@ Exit codes:
   0  stopped by SIGTERM/SIGINT (tasks in flight finished or returned to the queue), or
      --max-tasks reached
   2  usage error: bad flags, no broker URL, the broker refused the credentials";
+    /// Exit codes of commands that only print what is built in.
+    pub const PRINT: &str = "\
+Exit codes:
+  0  success";
     /// `treeherder validate`'s exit codes.
     pub const VALIDATE: &str = "\
 Exit codes:
@@ -757,6 +761,40 @@ pub fn ci_metadata() -> Vec<(String, String)> {
             Some((format!("{label} ({var})"), v))
         })
         .collect()
+}
+
+/// `user@hostname`, as the original reporter's default id.
+pub fn default_id() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(user_from_passwd)
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
+}
+
+/// The login name of this process's real uid, from /proc and /etc/passwd.
+fn user_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)? == uid).then(|| name.to_owned())
+    })
 }
 
 /// What of the logs the page keeps. Sizes are bytes, or take `K`, `M`, `G` (1024-based).

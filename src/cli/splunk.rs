@@ -115,40 +115,6 @@ pub fn run(cmd: SplunkCommand) -> Result<u8, Failure> {
     }
 }
 
-/// `user@hostname`, as the original reporter's default id.
-pub fn default_id() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(user_from_passwd)
-        .unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
-}
-
-/// The login name of this process's real uid, from /proc and /etc/passwd.
-fn user_from_passwd() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_owned();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let mut f = l.split(':');
-        let name = f.next()?;
-        (f.nth(1)? == uid).then(|| name.to_owned())
-    })
-}
-
 fn send(a: SendArgs) -> Result<u8, Failure> {
     let url = a.url.clone().filter(|u| !u.is_empty());
     if url.is_none() && !a.dry_run {
@@ -161,7 +127,7 @@ fn send(a: SendArgs) -> Result<u8, Failure> {
         source: a.source.clone(),
         sourcetype: Some(a.sourcetype.clone()),
         host: a.host.clone(),
-        id: a.id.clone().unwrap_or_else(default_id),
+        id: a.id.clone().unwrap_or_else(super::default_id),
         run: a.run.clone(),
         project: a.project.clone(),
     };

@@ -29,6 +29,7 @@ pub enum TaskCommand {
     #[command(after_help = super::exit_help::DELIVERY)]
     Submit(SubmitArgs),
     /// Print the task schema (JSON Schema) this build reads.
+    #[command(after_help = super::exit_help::PRINT)]
     Schema,
 }
 
@@ -358,7 +359,7 @@ pub fn worker_cmd(a: WorkerArgs, _v: Verbosity) -> Result<u8, Failure> {
             fetch,
             treeherder: a.treeherder()?,
             hec: a.hec()?,
-            splunk_id: super::splunk::default_id(),
+            splunk_id: super::default_id(),
         },
     };
     let out: worker::OutcomeWriter = Arc::new(Mutex::new(std::io::stdout()));
