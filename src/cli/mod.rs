@@ -763,6 +763,39 @@ pub fn ci_metadata() -> Vec<(String, String)> {
         .collect()
 }
 
+/// A broker URL (password included) from `file`, else from the environment variable
+/// `var`, checked; `None` if neither gives one.
+pub fn secret_url(
+    file: Option<&std::path::Path>,
+    var: &str,
+    flag: &str,
+) -> Result<Option<crate::sinks::Secret>, Failure> {
+    let Some(url) = secret(file, var, "broker URL")? else {
+        return Ok(None);
+    };
+    crate::sinks::pulse::parse_broker_url(url.expose())
+        .map_err(|e| Failure::input(format!("broker URL ({var} or {flag}): {e}")))?;
+    Ok(Some(url))
+}
+
+/// A secret from `file`, else from the environment variable `var`; `None` if neither.
+pub fn secret(
+    file: Option<&std::path::Path>,
+    var: &str,
+    what: &str,
+) -> Result<Option<crate::sinks::Secret>, Failure> {
+    let value = match file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Failure::input(format!("{}: cannot read the {what}: {e}", p.display())))?,
+        None => match std::env::var(var) {
+            Ok(v) => v,
+            Err(_) => return Ok(None),
+        },
+    };
+    let value = value.trim();
+    Ok((!value.is_empty()).then(|| crate::sinks::Secret::new(value)))
+}
+
 /// `user@hostname`, as the original reporter's default id.
 pub fn default_id() -> String {
     let user = std::env::var("USER")
@@ -771,13 +804,7 @@ pub fn default_id() -> String {
         .filter(|u| !u.is_empty())
         .or_else(user_from_passwd)
         .unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
+    format!("{user}@{}", pipeline::host_name())
 }
 
 /// The login name of this process's real uid, from /proc and /etc/passwd.

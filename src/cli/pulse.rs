@@ -11,7 +11,6 @@ use crate::pipeline::pulse::{
     BrokerSettings, JobSources, is_job_file, prepare, print_dry_run, publish,
 };
 use crate::sinks::Secret;
-use crate::sinks::pulse::parse_broker_url;
 
 /// `resultpipe pulse`'s commands.
 #[derive(Debug, Clone, Subcommand)]
@@ -68,18 +67,8 @@ pub fn run(cmd: PulseCommand, v: Verbosity) -> Result<u8, Failure> {
 }
 
 fn broker_url(a: &PublishArgs) -> Result<Secret, Failure> {
-    let url = match &a.url_file {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| {
-                Failure::input(format!("{}: cannot read the broker URL: {e}", p.display()))
-            })?
-            .trim()
-            .to_owned(),
-        None => std::env::var("PULSE_URL")
-            .map_err(|_| Failure::input("no broker URL: set PULSE_URL or give --url-file"))?,
-    };
-    parse_broker_url(&url).map_err(Failure::input)?;
-    Ok(Secret::new(url))
+    super::secret_url(a.url_file.as_deref(), "PULSE_URL", "--url-file")?
+        .ok_or_else(|| Failure::input("no broker URL: set PULSE_URL or give --url-file"))
 }
 
 fn publish_cmd(a: PublishArgs, v: Verbosity) -> Result<u8, Failure> {

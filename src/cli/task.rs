@@ -4,20 +4,20 @@
 //! [`crate::sinks::task_queue`] and [`crate::pipeline::worker`].
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::{Failure, Verbosity, exit};
+use super::{Failure, Verbosity, exit, secret, secret_url};
 use crate::emit::report::policy::parse_size;
 use crate::ingest::fetch::FetchSettings;
 use crate::model::retry::Backoff;
 use crate::pipeline::task::{self, Resources};
 use crate::pipeline::worker::{self, WorkerSettings};
 use crate::sinks::Secret;
-use crate::sinks::pulse::{Outcome, parse_broker_url};
+use crate::sinks::pulse::Outcome;
 use crate::sinks::splunk_hec::HecSettings;
 use crate::sinks::task_queue::{QueueSpec, submit};
 use crate::sinks::treeherder_http::HawkCredentials;
@@ -137,20 +137,6 @@ pub struct WorkerArgs {
     pub max_tasks: Option<u64>,
 }
 
-/// A secret from `file`, else from the environment variable `var`; `None` if neither.
-fn secret(file: Option<&Path>, var: &str, what: &str) -> Result<Option<Secret>, Failure> {
-    let value = match file {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| Failure::input(format!("{}: cannot read the {what}: {e}", p.display())))?,
-        None => match std::env::var(var) {
-            Ok(v) => v,
-            Err(_) => return Ok(None),
-        },
-    };
-    let value = value.trim();
-    Ok((!value.is_empty()).then(|| Secret::new(value)))
-}
-
 impl WorkerArgs {
     fn treeherder(&self) -> Result<Option<(String, HawkCredentials)>, Failure> {
         let Some(server) = self.treeherder_url.clone().filter(|u| !u.is_empty()) else {
@@ -216,25 +202,6 @@ pub fn run(cmd: TaskCommand, _v: Verbosity) -> Result<u8, Failure> {
         }
         TaskCommand::Submit(a) => submit_cmd(a),
     }
-}
-
-/// A URL from `file`, else from the environment variable `var`; checked.
-fn secret_url(file: Option<&Path>, var: &str, flag: &str) -> Result<Option<Secret>, Failure> {
-    let url = match file {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| {
-                Failure::input(format!("{}: cannot read the broker URL: {e}", p.display()))
-            })?
-            .trim()
-            .to_owned(),
-        None => match std::env::var(var) {
-            Ok(u) if !u.trim().is_empty() => u.trim().to_owned(),
-            _ => return Ok(None),
-        },
-    };
-    parse_broker_url(&url)
-        .map_err(|e| Failure::input(format!("{} ({var} or {flag}): {e}", "broker URL")))?;
-    Ok(Some(Secret::new(url)))
 }
 
 fn amqp_url(q: &QueueArgs) -> Result<Secret, Failure> {

@@ -208,7 +208,7 @@ fn attempt(
         .send()
     {
         Ok(r) => r,
-        Err(e) => return Attempt::Retry(chain(&e)),
+        Err(e) => return Attempt::Retry(crate::model::error_chain(&e)),
     };
     let status = response.status();
     if status.is_server_error()
@@ -286,21 +286,6 @@ fn copy_capped(r: &mut impl Read, w: &mut impl Write, cap: u64) -> Result<u64, C
         }
         w.write_all(&buf[..n]).map_err(CopyError::Write)?;
     }
-}
-
-/// An error and its sources, `: `-joined, each text once.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 thread_local! {

@@ -78,3 +78,14 @@ impl Context {
         }
     }
 }
+
+/// This machine's name (for a worker's name and a reporter's id): the kernel's, else
+/// `$HOSTNAME`, else `localhost`.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}

@@ -21,6 +21,7 @@ use crate::emit::stackviz::Layout;
 use crate::emit::stackviz_config::Zuul;
 use crate::ingest::fetch::{self, FetchSettings, Scope};
 use crate::ingest::source::{InputError, sources_for};
+use crate::model::error_chain;
 use crate::sinks::Secret;
 use crate::sinks::splunk_hec::HecSettings;
 use crate::sinks::treeherder_http::HawkCredentials;
@@ -217,7 +218,7 @@ impl TaskError {
     fn from_job(what: &str, e: Error) -> TaskError {
         match e {
             Error::Input(inner) => {
-                let text = chain(inner.as_ref());
+                let text = error_chain(inner.as_ref());
                 match inner.downcast_ref::<InputError>() {
                     Some(InputError::Fetch(f)) if f.transient => {
                         TaskError::Transient(format!("{what}: {text}"))
@@ -226,24 +227,10 @@ impl TaskError {
                 }
             }
             Error::Output(inner) | Error::Delivery(inner) => {
-                TaskError::Transient(format!("{what}: {}", chain(inner.as_ref())))
+                TaskError::Transient(format!("{what}: {}", error_chain(inner.as_ref())))
             }
         }
     }
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 fn validator() -> &'static jsonschema::Validator {

@@ -108,12 +108,7 @@ pub fn run(settings: WorkerSettings, out: OutcomeWriter) -> Result<Tally, Error>
         .max_blocking_threads(settings.concurrency.max(1) + 2)
         .build()
         .map_err(|e| Error::input(format!("cannot start the async runtime: {e}")))?;
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
+    let host = super::host_name();
     let shared = Arc::new(Shared {
         slots: Arc::new(Semaphore::new(settings.concurrency)),
         settings,

@@ -31,18 +31,4 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// An error and its sources, `: `-joined, each text once ("error sending request"
-/// alone says little; its source says "Connection refused").
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
+pub(crate) use crate::model::error_chain;

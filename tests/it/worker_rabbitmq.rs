@@ -356,6 +356,35 @@ fn serve_inputs(server: &FileServer) -> Vec<String> {
     urls
 }
 
+/// A test's scratch directory, where its tasks write (`root`), and the file server
+/// with the testdata inputs on it (`urls`).
+struct Scene {
+    tmp: tempfile::TempDir,
+    root: PathBuf,
+    server: FileServer,
+    urls: Vec<String>,
+}
+
+fn scene() -> Scene {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("out");
+    let server = FileServer::start();
+    let urls = serve_inputs(&server);
+    Scene {
+        tmp,
+        root,
+        server,
+        urls,
+    }
+}
+
+/// Serves the 14-test sample at `path`, as `file` says (its body filled in); its URL.
+fn small_at(server: &FileServer, path: &str, file: File) -> String {
+    let body = std::fs::read(testdata("report/small.subunit")).unwrap();
+    server.put(path, File { body, ..file });
+    server.url(path)
+}
+
 /// What the command line writes for `input`: the stackviz data (current layout) and
 /// the report page.
 struct Reference {
@@ -419,10 +448,9 @@ fn assert_outputs(root: &Path, id: &str, want: &Reference) {
 
 #[test]
 fn three_workers_build_300_tasks_as_the_cli_does_and_publish_every_job() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("out");
-    let server = FileServer::start();
-    let urls = serve_inputs(&server);
+    let Scene {
+        tmp, root, urls, ..
+    } = scene();
     let queue = unique("tasks");
     let announce = unique("announce");
     let jobs_exchange = format!("exchange/rptest/{}", unique("jobs"));
@@ -560,22 +588,22 @@ fn three_workers_build_300_tasks_as_the_cli_does_and_publish_every_job() {
 
 #[test]
 fn a_worker_killed_mid_task_loses_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("out");
-    let server = FileServer::start();
-    let urls = serve_inputs(&server);
-    let bytes = std::fs::read(testdata("report/small.subunit")).unwrap();
+    let Scene {
+        tmp,
+        root,
+        server,
+        urls,
+    } = scene();
     // the first request stalls mid-body for a minute: the worker is killed in it
-    server.put(
+    let slow = small_at(
+        &server,
         "/slow/small.subunit",
         File {
-            body: bytes,
             stall_first: 1,
             stall: Duration::from_secs(60),
             ..File::default()
         },
     );
-    let slow = server.url("/slow/small.subunit");
     let queue = unique("kill");
     let args = ["--queue", &queue, "--concurrency", "2", "--no-announce"];
     submit(
@@ -644,15 +672,16 @@ fn a_worker_killed_mid_task_loses_nothing() {
 fn closed_connections_poison_tasks_and_a_failing_server_are_survived() {
     ensure_test_vhost();
     let url = format!("amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}");
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("out");
-    let server = FileServer::start();
-    let urls = serve_inputs(&server);
-    let bytes = std::fs::read(testdata("report/small.subunit")).unwrap();
-    server.put(
+    let Scene {
+        tmp,
+        root,
+        server,
+        urls,
+    } = scene();
+    let busy = small_at(
+        &server,
         "/busy/small.subunit",
         File {
-            body: bytes,
             fail_first: 2,
             ..File::default()
         },
@@ -661,11 +690,7 @@ fn closed_connections_poison_tasks_and_a_failing_server_are_survived() {
     let mut tasks: Vec<Value> = (0..60)
         .map(|i| stackviz_task(&format!("t{i}"), &urls[i % urls.len()], &root))
         .collect();
-    tasks.push(stackviz_task(
-        "busy",
-        &server.url("/busy/small.subunit"),
-        &root,
-    ));
+    tasks.push(stackviz_task("busy", &busy, &root));
     tasks.push(stackviz_task(
         "missing",
         &server.url("/nope.subunit"),
@@ -766,15 +791,14 @@ fn closed_connections_poison_tasks_and_a_failing_server_are_survived() {
 
 #[test]
 fn sigterm_finishes_or_returns_the_tasks_in_flight_and_exits_0() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("out");
-    let server = FileServer::start();
-    let bytes = std::fs::read(testdata("report/small.subunit")).unwrap();
+    let Scene {
+        tmp, root, server, ..
+    } = scene();
     for (name, stall) in [("a", 2), ("b", 2), ("c", 2), ("d", 2), ("long", 60)] {
-        server.put(
+        small_at(
+            &server,
             &format!("/{name}/small.subunit"),
             File {
-                body: bytes.clone(),
                 stall_first: 1,
                 stall: Duration::from_secs(stall),
                 ..File::default()
@@ -868,14 +892,13 @@ fn sigterm_finishes_or_returns_the_tasks_in_flight_and_exits_0() {
 
 #[test]
 fn a_task_that_keeps_killing_workers_is_dead_lettered_at_the_delivery_limit() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("out");
-    let server = FileServer::start();
-    let bytes = std::fs::read(testdata("report/small.subunit")).unwrap();
-    server.put(
+    let Scene {
+        tmp, root, server, ..
+    } = scene();
+    let deadly = small_at(
+        &server,
         "/deadly/small.subunit",
         File {
-            body: bytes,
             stall_first: usize::MAX,
             stall: Duration::from_secs(120),
             ..File::default()
@@ -886,11 +909,7 @@ fn a_task_that_keeps_killing_workers_is_dead_lettered_at_the_delivery_limit() {
         URL,
         &queue,
         tmp.path(),
-        &[stackviz_task(
-            "deadly",
-            &server.url("/deadly/small.subunit"),
-            &root,
-        )],
+        &[stackviz_task("deadly", &deadly, &root)],
         &["--delivery-limit", "2"],
     );
     let args = ["--queue", &queue, "--no-announce", "--delivery-limit", "2"];
@@ -932,10 +951,9 @@ fn a_task_that_keeps_killing_workers_is_dead_lettered_at_the_delivery_limit() {
 #[test]
 fn jobs_posted_to_treeherder_and_events_sent_to_splunk_are_the_clis() {
     const HEC_TOKEN: &str = "0b7e9d2c-5a41-4f3e-8c6d-2e1f0a9b8c7d";
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("out");
-    let server = FileServer::start();
-    let urls = serve_inputs(&server);
+    let Scene {
+        tmp, root, urls, ..
+    } = scene();
     let th = crate::support::treeherder::server(0, Duration::ZERO);
     let hec = HecServer::start(HecConfig {
         tokens: vec![Token {
