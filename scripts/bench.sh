@@ -13,6 +13,17 @@ data=bench-data
 gen=scripts/gen/gen_subunit.py
 mkdir -p "$data"
 
+# gen_report_run.py's 10 000-test run (162 MB, 128 MB of logs) with its dstat log and
+# baseline, generated once.
+gen_report_run() {
+  if [ ! -s "$1" ]; then
+    python3 -c 'import subunit' 2>/dev/null || pip install --quiet python-subunit
+    echo "generating $1 ..."
+    python3 scripts/gen/gen_report_run.py -n 10000 -w 8 --log-bytes 12800 -o "$1" \
+      --dstat "$data/report-10k-dstat.csv" --baseline "$data/report-10k-baseline.subunit"
+  fi
+}
+
 # The run report (issue 12's budgets): gen_report_run.py's 10 000-test run with
 # 128 MB of logs and its dstat log, and the 14-test run from testdata/. Generation:
 # wall time, peak RSS, file size. In headless Chromium (tests/browser/report.mjs
@@ -20,12 +31,7 @@ mkdir -p "$data"
 # keystrokes, JS heap after opening, DOM nodes, and a full-text search of every log.
 report_bench() {
   local big=$data/report-10k.subunit
-  if [ ! -s "$big" ]; then
-    python3 -c 'import subunit' 2>/dev/null || pip install --quiet python-subunit
-    echo "generating $big ..."
-    python3 scripts/gen/gen_report_run.py -n 10000 -w 8 --log-bytes 12800 -o "$big" \
-      --dstat "$data/report-10k-dstat.csv" --baseline "$data/report-10k-baseline.subunit"
-  fi
+  gen_report_run "$big"
   [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
   for run in "10k:$big:$data/report-10k-dstat.csv" "14:testdata/report/small.subunit:testdata/report/small-dstat.csv"; do
     IFS=: read -r name stream dstat <<<"$run"
@@ -64,12 +70,7 @@ PY
 # HTTP, stackviz + report + a Pulse job each (scripts/bench_worker.py).
 worker_bench() {
   local big=$data/report-10k.subunit
-  if [ ! -s "$big" ]; then
-    python3 -c 'import subunit' 2>/dev/null || pip install --quiet python-subunit
-    echo "generating $big ..."
-    python3 scripts/gen/gen_report_run.py -n 10000 -w 8 --log-bytes 12800 -o "$big" \
-      --dstat "$data/report-10k-dstat.csv" --baseline "$data/report-10k-baseline.subunit"
-  fi
+  gen_report_run "$big"
   python3 -c 'import pika' 2>/dev/null || pip install --quiet pika
   mkdir -p "$data/worker"
   python3 scripts/bench_worker.py "$bin" testdata/stackviz/own_stestr_2workers/input/testrepository.subunit \
