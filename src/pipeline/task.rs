@@ -803,6 +803,41 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_tasks_are_valid() {
+        let text = include_str!("../../testdata/tasks/tasks.jsonl");
+        for (n, line) in text.lines().enumerate() {
+            let t = parse(line.as_bytes()).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+            assert!(!t.inputs.is_empty());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_read_or_refused(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse(&bytes);
+            let _ = peek_id(&bytes);
+        }
+
+        #[test]
+        fn any_change_to_a_task_is_read_or_refused(
+            line in 0usize..4,
+            at in 0usize..1000,
+            with in "[{}\\[\\]\",:0-9a-z_./-]{0,6}",
+        ) {
+            let text = include_str!("../../testdata/tasks/tasks.jsonl");
+            let task = text.lines().nth(line).unwrap();
+            let at = task.char_indices().map(|(i, _)| i).nth(at % task.len()).unwrap_or(0);
+            let changed = format!("{}{with}{}", &task[..at], &task[at..]);
+            if let Ok(t) = parse(changed.as_bytes()) {
+                let name = input_name(&t.inputs[0]);
+                if let Some(r) = &t.outputs.report {
+                    let _ = expand(&r.path, &t.id, &name);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn paths_take_only_known_placeholders() {
         assert_eq!(
             expand("/o/{task_id}/{input_name}.html", "t1", "run.subunit").unwrap(),
