@@ -323,6 +323,7 @@ pub fn worker_cmd(a: WorkerArgs, _v: Verbosity) -> Result<u8, Failure> {
         resources: Resources {
             pulse_url,
             pulse_attempts: 6,
+            pulse_publisher: None,
             fetch,
             treeherder: a.treeherder()?,
             hec: a.hec()?,

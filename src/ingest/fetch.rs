@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::model::retry::Backoff;
@@ -141,13 +141,7 @@ pub fn fetch(url: &str, settings: &FetchSettings) -> Result<Fetched, FetchError>
         transient,
     };
     let parsed = url::Url::parse(url).map_err(|e| err(format!("not a URL: {e}"), false))?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::blocking::Client::builder()
-        .connect_timeout(settings.connect_timeout)
-        .timeout(settings.read_timeout)
-        .user_agent(concat!("resultpipe/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| err(format!("cannot set up HTTP: {e}"), false))?;
+    let client = client(settings).map_err(|e| err(format!("cannot set up HTTP: {e}"), false))?;
     let started = Instant::now();
     let attempts = settings.backoff.attempts.max(1);
     let mut last = String::new();
@@ -179,6 +173,29 @@ pub fn fetch(url: &str, settings: &FetchSettings) -> Result<Fetched, FetchError>
         }
     }
     Err(err(format!("{last} (after {attempts} tries)"), true))
+}
+
+/// The HTTP client for these timeouts, made once per process (a blocking client keeps
+/// a thread and a connection pool: a worker fetching many inputs reuses them).
+fn client(settings: &FetchSettings) -> reqwest::Result<reqwest::blocking::Client> {
+    type Clients = Mutex<HashMap<(Duration, Duration), reqwest::blocking::Client>>;
+    static CLIENTS: OnceLock<Clients> = OnceLock::new();
+    let key = (settings.connect_timeout, settings.read_timeout);
+    let clients = CLIENTS.get_or_init(Clients::default);
+    if let Some(c) = clients.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(c.clone());
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.read_timeout)
+        .user_agent(concat!("resultpipe/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, client.clone());
+    Ok(client)
 }
 
 /// Counts the bytes read through it.

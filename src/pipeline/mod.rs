@@ -89,3 +89,18 @@ pub fn host_name() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".into())
 }
+
+/// Gives the memory freed so far back to the system (a queue worker calls it between
+/// tasks and between a task's phases). A task reads a whole run on threads of its
+/// own; glibc keeps what they freed in per-thread arenas, so without
+/// this a worker's resident memory grows task after task to several times one task's
+/// peak (10 000-test runs with a Pulse job each: 217 MiB after one task, 515 MiB
+/// after six; with it 327 MiB after six and 333 MiB after fourteen).
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas and returns whole free pages
+    // to the kernel; it takes no pointer and is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -12,7 +12,7 @@ use super::treeherder::{JobsSettings, check_all, jobs_from_runs};
 use crate::ingest::source::{Progress, read_text};
 use crate::model::retry::Backoff;
 use crate::sinks::Secret;
-use crate::sinks::pulse::{Message, Outcome, PulseConfig, publish as send};
+use crate::sinks::pulse::{Message, Outcome, PulseConfig, SharedPublisher, publish as send};
 use crate::treeherder::job::parse_jobs;
 use crate::treeherder::schema::JobSchema;
 
@@ -150,6 +150,17 @@ pub fn publish(
     broker: &BrokerSettings,
     out: &mut dyn Write,
 ) -> Result<Tally, Error> {
+    publish_via(prepared, broker, None, out)
+}
+
+/// [`publish`] on `via`'s connection when given (a worker's, kept open across tasks),
+/// else on a connection of its own.
+pub fn publish_via(
+    prepared: &Prepared,
+    broker: &BrokerSettings,
+    via: Option<&SharedPublisher>,
+    out: &mut dyn Write,
+) -> Result<Tally, Error> {
     let config = PulseConfig {
         url: broker.url.clone(),
         exchange: broker.exchange.clone(),
@@ -159,7 +170,10 @@ pub fn publish(
             ..Backoff::default()
         },
     };
-    let outcomes = send(&config, &prepared.messages);
+    let outcomes = match via {
+        Some(p) => p.publish(&config, &prepared.messages),
+        None => send(&config, &prepared.messages),
+    };
     let r = report_outcomes(
         &outcomes,
         &prepared.jobs,

@@ -23,6 +23,7 @@ use crate::ingest::fetch::{self, FetchSettings, Scope};
 use crate::ingest::source::{InputError, sources_for};
 use crate::model::error_chain;
 use crate::sinks::Secret;
+use crate::sinks::pulse::SharedPublisher;
 use crate::sinks::splunk_hec::HecSettings;
 use crate::sinks::treeherder_http::HawkCredentials;
 use crate::treeherder::schema::{JobSchema, SchemaVersion};
@@ -287,6 +288,8 @@ pub struct Resources {
     pub pulse_url: Option<Secret>,
     /// Connection attempts when publishing jobs.
     pub pulse_attempts: u32,
+    /// A connection to publish jobs on, kept across tasks (else one per task).
+    pub pulse_publisher: Option<SharedPublisher>,
     /// How inputs are fetched.
     pub fetch: FetchSettings,
     /// Treeherder's REST API for `treeherder.submit` outputs: its base URL and the
@@ -561,6 +564,9 @@ pub fn run(task: &Task, res: &Resources) -> Result<Done, TaskError> {
         });
     }
     done.build = build_started.elapsed();
+    // the run was read on threads now gone: what they freed goes back before the jobs
+    // and events read it again
+    super::release_free_memory();
     if let Some(t) = &o.treeherder {
         let publish_started = Instant::now();
         let (taskids, places) = publish_jobs(t, &inputs, res)?;
@@ -695,8 +701,13 @@ fn publish_jobs(
         attempts: res.pulse_attempts.max(1),
         allow_unroutable: pulse.allow_unroutable,
     };
-    let tally = super::pulse::publish(&prepared, &broker, &mut std::io::sink())
-        .map_err(|e| TaskError::from_job("treeherder", e))?;
+    let tally = super::pulse::publish_via(
+        &prepared,
+        &broker,
+        res.pulse_publisher.as_ref(),
+        &mut std::io::sink(),
+    )
+    .map_err(|e| TaskError::from_job("treeherder", e))?;
     if tally.failed > 0 {
         return Err(TaskError::Transient(format!(
             "treeherder: {} of {} job(s) not confirmed by the broker",

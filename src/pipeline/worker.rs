@@ -39,7 +39,7 @@ use super::Error;
 use super::task::{self, Done, Resources, TaskError};
 use crate::model::retry::Backoff;
 use crate::sinks::Secret;
-use crate::sinks::pulse::{parse_broker_url, redact_url};
+use crate::sinks::pulse::{SharedPublisher, parse_broker_url, redact_url};
 use crate::sinks::task_queue::{QueueSpec, declare};
 
 /// How a worker runs.
@@ -109,6 +109,10 @@ pub fn run(settings: WorkerSettings, out: OutcomeWriter) -> Result<Tally, Error>
         .build()
         .map_err(|e| Error::input(format!("cannot start the async runtime: {e}")))?;
     let host = super::host_name();
+    let mut settings = settings;
+    if settings.resources.pulse_url.is_some() {
+        settings.resources.pulse_publisher = Some(SharedPublisher::new(rt.handle().clone()));
+    }
     let shared = Arc::new(Shared {
         slots: Arc::new(Semaphore::new(settings.concurrency)),
         settings,
@@ -121,6 +125,9 @@ pub fn run(settings: WorkerSettings, out: OutcomeWriter) -> Result<Tally, Error>
         worker_name: format!("{host}:{}", std::process::id()),
     });
     let result = rt.block_on(run_async(shared.clone()));
+    if let Some(p) = &shared.settings.resources.pulse_publisher {
+        rt.block_on(p.close());
+    }
     // tasks still running past the grace period were returned to the queue; their
     // threads are not waited for (their files are written atomically or not at all)
     rt.shutdown_timeout(Duration::from_millis(100));
@@ -417,7 +424,9 @@ async fn handle(
     let result = tokio::task::spawn_blocking(move || {
         let task = task::parse(&body_for_task)?;
         let id = task.id.clone();
-        task::run(&task, &resources).map(|done| (id, done))
+        let result = task::run(&task, &resources).map(|done| (id, done));
+        super::release_free_memory();
+        result
     })
     .await
     .unwrap_or_else(|e| {

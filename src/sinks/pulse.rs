@@ -138,59 +138,222 @@ pub fn publish(config: &PulseConfig, messages: &[Message]) -> Vec<Outcome> {
             ];
         }
     };
-    rt.block_on(publish_all(config, messages))
+    rt.block_on(async {
+        let mut publisher = Publisher::default();
+        let outcomes = publisher.publish(config, messages).await;
+        publisher.close().await;
+        outcomes
+    })
 }
 
-async fn publish_all(config: &PulseConfig, messages: &[Message]) -> Vec<Outcome> {
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; messages.len()];
-    let mut last_error = String::new();
-    for attempt in 1..=config.backoff.attempts {
-        let pending: Vec<usize> = (0..messages.len())
-            .filter(|&i| outcomes[i].is_none())
-            .collect();
-        if pending.is_empty() {
-            break;
-        }
-        if attempt > 1 {
-            let wait = config.backoff.delay(attempt - 1);
-            tracing::warn!(
-                "pulse: {last_error}; reconnecting in {:.1}s to republish {} unconfirmed job(s)",
-                wait.as_secs_f64(),
-                pending.len()
-            );
-            tokio::time::sleep(wait).await;
-        }
-        match round(config, messages, &pending, &mut outcomes).await {
-            Ok(()) => {}
-            Err(RoundError::Transient(e)) => last_error = e,
-            Err(RoundError::Fatal(e)) => {
-                for o in outcomes.iter_mut().filter(|o| o.is_none()) {
-                    *o = Some(Outcome::Failed(e.clone()));
+/// A broker connection kept open across publishes (a queue worker publishes every
+/// task's jobs on one), opened on first use and again after it drops. Exchanges are
+/// declared once per connection.
+#[derive(Default)]
+pub struct Publisher {
+    open: Option<Open>,
+}
+
+struct Open {
+    /// The URL it was opened with: another URL opens another connection.
+    url: String,
+    conn: Connection,
+    channel: lapin::Channel,
+    declared: std::collections::HashSet<String>,
+}
+
+impl Publisher {
+    /// Publishes every message with `config` (retrying a dropped connection as it
+    /// says); one outcome per message, in order.
+    pub async fn publish(&mut self, config: &PulseConfig, messages: &[Message]) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; messages.len()];
+        let mut last_error = String::new();
+        for attempt in 1..=config.backoff.attempts {
+            let pending: Vec<usize> = (0..messages.len())
+                .filter(|&i| outcomes[i].is_none())
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 1 {
+                let wait = config.backoff.delay(attempt - 1);
+                tracing::warn!(
+                    "pulse: {last_error}; reconnecting in {:.1}s to republish {} unconfirmed job(s)",
+                    wait.as_secs_f64(),
+                    pending.len()
+                );
+                tokio::time::sleep(wait).await;
+            }
+            match self.round(config, messages, &pending, &mut outcomes).await {
+                Ok(()) => {}
+                Err(RoundError::Transient(e)) => {
+                    // whatever went wrong, the next round starts on a new connection
+                    self.close().await;
+                    last_error = e;
+                }
+                Err(RoundError::Fatal(e)) => {
+                    self.close().await;
+                    for o in outcomes.iter_mut().filter(|o| o.is_none()) {
+                        *o = Some(Outcome::Failed(e.clone()));
+                    }
                 }
             }
         }
-    }
-    let attempts = config.backoff.attempts;
-    outcomes
-        .into_iter()
-        .map(|o| {
-            o.unwrap_or_else(|| {
-                Outcome::Failed(format!(
-                    "not confirmed after {attempts} connection attempts: {last_error}"
-                ))
+        let attempts = config.backoff.attempts;
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Outcome::Failed(format!(
+                        "not confirmed after {attempts} connection attempts: {last_error}"
+                    ))
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
+
+    /// Closes the connection, if one is open.
+    pub async fn close(&mut self) {
+        if let Some(open) = self.open.take() {
+            let _ = open.conn.close(200, "done".into()).await;
+        }
+    }
+
+    /// The open connection for `config`, opened (with confirms on) if need be, and
+    /// `config`'s exchange declared on it.
+    async fn ready(&mut self, config: &PulseConfig) -> Result<&mut Open, RoundError> {
+        let usable = self.open.as_ref().is_some_and(|o| {
+            o.url == config.url.expose()
+                && o.conn.status().connected()
+                && o.channel.status().connected()
+        });
+        if !usable {
+            self.close().await;
+            self.open = Some(connect(config).await?);
+        }
+        let open = self.open.as_mut().expect("opened above");
+        // the default exchange ("", routing straight to a queue) is never declared
+        if !config.exchange.is_empty() && !open.declared.contains(&config.exchange) {
+            declare_exchange(&open.channel, config).await?;
+            open.declared.insert(config.exchange.clone());
+        }
+        Ok(open)
+    }
+
+    /// Publishes everything pending (confirms pipelined), collects the confirms.
+    async fn round(
+        &mut self,
+        config: &PulseConfig,
+        messages: &[Message],
+        pending: &[usize],
+        outcomes: &mut [Option<Outcome>],
+    ) -> Result<(), RoundError> {
+        let channel = self.ready(config).await?.channel.clone();
+        let properties = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_content_encoding("utf-8".into())
+            .with_delivery_mode(2);
+        // Confirms are pipelined within a window; bounding the window bounds memory.
+        let mut publish_error = None;
+        for window in pending.chunks(WINDOW) {
+            let mut confirms = Vec::with_capacity(window.len());
+            for &i in window {
+                let m = &messages[i];
+                let sent = channel
+                    .basic_publish(
+                        config.exchange.as_str().into(),
+                        m.routing_key.as_str().into(),
+                        BasicPublishOptions {
+                            mandatory: true,
+                            ..BasicPublishOptions::default()
+                        },
+                        &m.body,
+                        properties.clone(),
+                    )
+                    .await;
+                match sent {
+                    Ok(confirm) => confirms.push((i, confirm)),
+                    Err(e) => {
+                        publish_error = Some(format!("publishing failed: {e}"));
+                        break;
+                    }
+                }
+            }
+            for (i, confirm) in confirms {
+                match confirm.await {
+                    Ok(c) if c.is_ack() => {
+                        outcomes[i] = Some(match c.take_message() {
+                            None => Outcome::Confirmed,
+                            Some(r) if r.reply_code == 312 => Outcome::Unroutable,
+                            Some(r) => Outcome::Failed(format!(
+                                "returned by the broker: {} {}",
+                                r.reply_code, r.reply_text
+                            )),
+                        });
+                    }
+                    Ok(c) => {
+                        let why = c
+                            .take_message()
+                            .map(|r| format!(": {} {}", r.reply_code, r.reply_text))
+                            .unwrap_or_default();
+                        outcomes[i] = Some(Outcome::Failed(format!("nacked by the broker{why}")));
+                    }
+                    Err(e) => {
+                        publish_error.get_or_insert_with(|| {
+                            format!("connection lost before the confirm: {e}")
+                        });
+                    }
+                }
+            }
+            if publish_error.is_some() {
+                break;
+            }
+        }
+        match publish_error {
+            Some(e) => Err(RoundError::Transient(e)),
+            None => Ok(()),
+        }
+    }
 }
 
-/// One connection: declare, publish everything pending (confirms pipelined), collect
-/// the confirms.
-async fn round(
-    config: &PulseConfig,
-    messages: &[Message],
-    pending: &[usize],
-    outcomes: &mut [Option<Outcome>],
-) -> Result<(), RoundError> {
+/// A [`Publisher`] shared by a process's threads, on a runtime that another thread
+/// keeps driving (a queue worker's): every task's jobs go out on one connection.
+#[derive(Clone)]
+pub struct SharedPublisher {
+    handle: tokio::runtime::Handle,
+    inner: std::sync::Arc<tokio::sync::Mutex<Publisher>>,
+}
+
+impl std::fmt::Debug for SharedPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedPublisher")
+    }
+}
+
+impl SharedPublisher {
+    /// A publisher whose connection lives on the runtime of `handle`.
+    pub fn new(handle: tokio::runtime::Handle) -> SharedPublisher {
+        SharedPublisher {
+            handle,
+            inner: std::sync::Arc::default(),
+        }
+    }
+
+    /// [`Publisher::publish`], from a thread outside the runtime (a blocking one);
+    /// publishes from several threads take turns.
+    pub fn publish(&self, config: &PulseConfig, messages: &[Message]) -> Vec<Outcome> {
+        self.handle
+            .block_on(async { self.inner.lock().await.publish(config, messages).await })
+    }
+
+    /// Closes the connection.
+    pub async fn close(&self) {
+        self.inner.lock().await.close().await;
+    }
+}
+
+/// Opens a connection and a channel with publisher confirms.
+async fn connect(config: &PulseConfig) -> Result<Open, RoundError> {
     let redacted = redact_url(config.url.expose());
     let uri =
         parse_broker_url(config.url.expose()).map_err(|e| RoundError::Fatal(e.to_string()))?;
@@ -222,74 +385,12 @@ async fn round(
         .confirm_select(ConfirmSelectOptions::default())
         .await
         .map_err(|e| RoundError::Transient(format!("cannot enable publisher confirms: {e}")))?;
-    // the default exchange ("", routing straight to a queue) is never declared
-    if !config.exchange.is_empty() {
-        declare_exchange(&channel, config).await?;
-    }
-    let properties = BasicProperties::default()
-        .with_content_type("application/json".into())
-        .with_content_encoding("utf-8".into())
-        .with_delivery_mode(2);
-    // Confirms are pipelined within a window; bounding the window bounds memory.
-    let mut publish_error = None;
-    for window in pending.chunks(WINDOW) {
-        let mut confirms = Vec::with_capacity(window.len());
-        for &i in window {
-            let m = &messages[i];
-            let sent = channel
-                .basic_publish(
-                    config.exchange.as_str().into(),
-                    m.routing_key.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..BasicPublishOptions::default()
-                    },
-                    &m.body,
-                    properties.clone(),
-                )
-                .await;
-            match sent {
-                Ok(confirm) => confirms.push((i, confirm)),
-                Err(e) => {
-                    publish_error = Some(format!("publishing failed: {e}"));
-                    break;
-                }
-            }
-        }
-        for (i, confirm) in confirms {
-            match confirm.await {
-                Ok(c) if c.is_ack() => {
-                    outcomes[i] = Some(match c.take_message() {
-                        None => Outcome::Confirmed,
-                        Some(r) if r.reply_code == 312 => Outcome::Unroutable,
-                        Some(r) => Outcome::Failed(format!(
-                            "returned by the broker: {} {}",
-                            r.reply_code, r.reply_text
-                        )),
-                    });
-                }
-                Ok(c) => {
-                    let why = c
-                        .take_message()
-                        .map(|r| format!(": {} {}", r.reply_code, r.reply_text))
-                        .unwrap_or_default();
-                    outcomes[i] = Some(Outcome::Failed(format!("nacked by the broker{why}")));
-                }
-                Err(e) => {
-                    publish_error
-                        .get_or_insert_with(|| format!("connection lost before the confirm: {e}"));
-                }
-            }
-        }
-        if publish_error.is_some() {
-            break;
-        }
-    }
-    let _ = conn.close(200, "done".into()).await;
-    match publish_error {
-        Some(e) => Err(RoundError::Transient(e)),
-        None => Ok(()),
-    }
+    Ok(Open {
+        url: config.url.expose().to_owned(),
+        conn,
+        channel,
+        declared: std::collections::HashSet::new(),
+    })
 }
 
 async fn declare_exchange(

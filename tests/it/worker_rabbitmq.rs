@@ -687,8 +687,18 @@ fn closed_connections_poison_tasks_and_a_failing_server_are_survived() {
         },
     );
     let queue = unique("reconnect");
+    // the jobs go to the same vhost: the workers' Pulse connection is closed too
+    let jobs_exchange = format!("exchange/rptest/{}", unique("jobs"));
+    let jobs = bind_queue(&url, &jobs_exchange, "#");
     let mut tasks: Vec<Value> = (0..60)
-        .map(|i| stackviz_task(&format!("t{i}"), &urls[i % urls.len()], &root))
+        .map(|i| {
+            let mut t = stackviz_task(&format!("t{i}"), &urls[i % urls.len()], &root);
+            t["outputs"]["treeherder"] = json!({
+                "job": {"project": "mozilla-central", "revision": REV, "job-name": format!("tests {i}")},
+                "pulse": {"exchange": jobs_exchange}
+            });
+            t
+        })
         .collect();
     tasks.push(stackviz_task("busy", &busy, &root));
     tasks.push(stackviz_task(
@@ -716,8 +726,9 @@ fn closed_connections_poison_tasks_and_a_failing_server_are_survived() {
         .unwrap();
     });
     let args = ["--queue", &queue, "--concurrency", "2", "--no-announce"];
-    let w1 = Worker::start(tmp.path(), "w1", &url, &args);
-    let w2 = Worker::start(tmp.path(), "w2", &url, &args);
+    let pulse = [("PULSE_URL", url.as_str())];
+    let w1 = Worker::start_with(tmp.path(), "w1", &url, &args, &pulse);
+    let w2 = Worker::start_with(tmp.path(), "w2", &url, &args, &pulse);
     let all = [&w1, &w2];
     wait_for(
         "some tasks done",
@@ -785,8 +796,15 @@ fn closed_connections_poison_tasks_and_a_failing_server_are_survived() {
     );
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert_eq!(depth(&url, &queue), 0);
+    // every job arrived (some maybe twice: a task redelivered after a lost ack)
+    let names: BTreeSet<String> = drain(&url, &jobs)
+        .iter()
+        .map(|(b, _)| serde_json::from_slice::<Value>(b).unwrap())
+        .map(|j| j["display"]["jobName"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names.len(), 60, "{names:?}");
     drop((w1, w2));
-    clean_up(&url, &queue, &[], &[]);
+    clean_up(&url, &queue, &[&jobs], &[&jobs_exchange]);
 }
 
 #[test]
