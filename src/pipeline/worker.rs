@@ -372,11 +372,19 @@ async fn session(shared: &Arc<Shared>, number: u64) -> SessionEnd {
             .await;
         shut_down(shared).await;
         let _ = conn.close(200, "worker stopped".into()).await;
+    } else {
+        // a connection that still stands (the consumer cancelled by the broker, say)
+        // is closed, so that the broker returns what it had delivered on it
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            conn.close(320, "resultpipe worker reconnecting".into()),
+        )
+        .await;
     }
     end
 }
 
-/// Header values, as text (for logs and lines).
+/// Deliveries of the task before this one (the quorum queue's `x-delivery-count`).
 fn delivery_count(props: &BasicProperties) -> u64 {
     props
         .headers()

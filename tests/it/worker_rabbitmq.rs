@@ -1059,3 +1059,76 @@ fn jobs_posted_to_treeherder_and_events_sent_to_splunk_are_the_clis() {
     drop(w);
     clean_up(URL, &queue, &[], &[]);
 }
+
+#[test]
+fn task_schema_submit_and_worker_say_what_is_wrong() {
+    // the schema printed is the one in schemas/
+    let o = resultpipe().args(["task", "schema"]).output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        o.stdout,
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/task.v1.json")).unwrap()
+    );
+    // submit checks every line and names the bad ones, with why
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tasks.jsonl");
+    std::fs::write(
+        &file,
+        "# a comment\n{\"id\": \"ok\", \"inputs\": [\"a.subunit\"], \"outputs\": {\"report\": {\"path\": \"r.html\"}}}\n\n{\"id\": \"bad\", \"inputs\": [\"a\"], \"outputs\": {\"report\": {\"path\": \"x\", \"colour\": 1}}}\nnot json\n",
+    )
+    .unwrap();
+    let o = resultpipe()
+        .args(["task", "submit", "--dry-run", "--queue", "q"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("tasks.jsonl:4:") && err.contains("colour"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tasks.jsonl:5:") && err.contains("not JSON"),
+        "{err}"
+    );
+    assert!(
+        text(&o.stdout).contains("1 valid task(s), 2 invalid"),
+        "{}",
+        text(&o.stdout)
+    );
+    // no broker URL: a clear error, before anything is done
+    for args in [
+        &["worker", "--queue", "q"][..],
+        &["task", "submit", "--queue", "q"],
+    ] {
+        let mut c = resultpipe();
+        c.args(args);
+        if args[0] == "task" {
+            c.arg(&file);
+        }
+        let o = c.env_remove("RESULTPIPE_AMQP_URL").output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&o.stderr).contains("RESULTPIPE_AMQP_URL"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    // a broker that refuses the password: exit 2, and the password is never shown
+    let o = resultpipe()
+        .args(["worker", "--queue", "q"])
+        .env(
+            "RESULTPIPE_AMQP_URL",
+            "amqp://guest:not-the-password@127.0.0.1:5672/%2f",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("ACCESS_REFUSED") || err.contains("refused"),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-password"), "{err}");
+}
