@@ -1132,3 +1132,74 @@ fn task_schema_submit_and_worker_say_what_is_wrong() {
     );
     assert!(!err.contains("not-the-password"), "{err}");
 }
+
+#[test]
+fn inputs_over_the_size_cap_are_refused_declared_or_decoded() {
+    let Scene {
+        tmp,
+        root,
+        server,
+        urls,
+    } = scene();
+    // urls[0] is served as it is (its Content-Length says it is too big), urls[2] with
+    // Content-Encoding: gzip (small on the wire, too big once decoded)
+    let big = std::fs::metadata(testdata(
+        "stackviz/own_stestr_2workers/input/testrepository.subunit",
+    ))
+    .unwrap()
+    .len();
+    let wire = gzip(
+        &std::fs::read(testdata(
+            "stackviz/own_stestr_2workers/input/testrepository.subunit",
+        ))
+        .unwrap(),
+    )
+    .len() as u64;
+    assert!(wire < 4096 && big > 4096, "{wire} {big}");
+    let queue = unique("cap");
+    submit(
+        URL,
+        &queue,
+        tmp.path(),
+        &[
+            stackviz_task("declared", &urls[0], &root),
+            stackviz_task("decoded", &urls[2], &root),
+        ],
+        &[],
+    );
+    let mut w = Worker::start(
+        tmp.path(),
+        "w",
+        URL,
+        &[
+            "--queue",
+            &queue,
+            "--no-announce",
+            "--max-input-size",
+            "4K",
+            "--max-tasks",
+            "2",
+        ],
+    );
+    assert_eq!(w.wait(Duration::from_secs(60)), Some(0), "{}", w.stderr());
+    let dead = drain(URL, &format!("{queue}.dead"));
+    let reasons: BTreeMap<String, String> = dead
+        .iter()
+        .map(|(_, h)| {
+            (
+                h["x-resultpipe-task-id"].clone(),
+                h["x-resultpipe-error"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        reasons["declared"].contains(&format!("{big} bytes, more than the 4096-byte cap")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons["decoded"].contains("more than the 4096-byte cap on an input (decoded)"),
+        "{reasons:?}"
+    );
+    assert!(!root.join("stackviz/declared").exists());
+    clean_up(URL, &queue, &[], &[]);
+}
