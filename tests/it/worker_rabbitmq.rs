@@ -1136,10 +1136,7 @@ fn task_schema_submit_and_worker_say_what_is_wrong() {
 #[test]
 fn inputs_over_the_size_cap_are_refused_declared_or_decoded() {
     let Scene {
-        tmp,
-        root,
-        server,
-        urls,
+        tmp, root, urls, ..
     } = scene();
     // urls[0] is served as it is (its Content-Length says it is too big), urls[2] with
     // Content-Encoding: gzip (small on the wire, too big once decoded)
