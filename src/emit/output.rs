@@ -170,7 +170,11 @@ impl AtomicFile {
         };
         let dest = dir.join(&final_name);
         let seq = TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(".{final_name}.tmp{}-{seq}", std::process::id()));
+        let tmp = dir.join(format!(
+            ".{final_name}.tmp.{}.{}-{seq}",
+            host_name(),
+            std::process::id()
+        ));
         let file = File::create(&tmp)?;
         let sink = if gzip {
             let enc = flate2::GzBuilder::new()
@@ -238,6 +242,74 @@ impl Drop for AtomicFile {
     }
 }
 
+/// This machine's name: the kernel's, else `$HOSTNAME`, else `localhost` (in temporary
+/// file names, a worker's name, a reporter's id).
+pub fn host_name() -> String {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "localhost".into())
+    })
+    .clone()
+}
+
+/// Temporary files a writer that died left in `dir` (of the file `name`, or of any
+/// file), removed: those of a process of this machine that no longer runs, and those
+/// of another machine sharing the directory once older than `max_age`. Returns how
+/// many went. A writer of this machine that runs is never touched.
+pub fn remove_stale_temps(
+    dir: &Path,
+    name: Option<&str>,
+    max_age: std::time::Duration,
+) -> io::Result<usize> {
+    let host = host_name();
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let Some((target, owner)) = file_name
+            .strip_prefix('.')
+            .and_then(|n| n.split_once(".tmp."))
+        else {
+            continue;
+        };
+        if name.is_some_and(|n| n != target) {
+            continue;
+        }
+        let Some((owner_host, pid_seq)) = owner.rsplit_once('.') else {
+            continue;
+        };
+        let Some(pid) = pid_seq
+            .split_once('-')
+            .and_then(|(p, _)| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stale = if owner_host == host {
+            // this machine's: stale when its process is gone, however young
+            pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > max_age)
+        };
+        if stale && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 fn now_secs() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -258,6 +330,51 @@ pub fn write_file(dir: &Path, name: &str, gzip: bool, data: &[u8]) -> io::Result
 mod tests {
     use super::*;
     use std::io::Read;
+
+    #[test]
+    fn only_dead_writers_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host_name();
+        let dead = 99_999_999u32; // above any pid_max: no such process
+        let me = std::process::id();
+        let names = [
+            format!(".a.json.tmp.{host}.{dead}-1"),
+            format!(".a.json.tmp.{host}.{me}-2"),
+            format!(".a.json.tmp.elsewhere.example.org.{dead}-3"),
+            format!(".b.json.tmp.{host}.{dead}-4"),
+            "a.json".to_owned(),
+            ".hidden".to_owned(),
+        ];
+        for n in &names {
+            fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        let left = |d: &Path| {
+            let mut v: Vec<String> = fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            v.sort();
+            v
+        };
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(
+            remove_stale_temps(dir.path(), Some("a.json"), hour).unwrap(),
+            1
+        );
+        assert!(!left(dir.path()).contains(&names[0]));
+        assert_eq!(left(dir.path()).len(), 5);
+        // any file's, and another machine's once old enough
+        assert_eq!(remove_stale_temps(dir.path(), None, hour).unwrap(), 1);
+        assert!(!left(dir.path()).contains(&names[3]));
+        assert_eq!(
+            remove_stale_temps(dir.path(), None, std::time::Duration::ZERO).unwrap(),
+            1,
+            "the other machine's (our own live one stays)"
+        );
+        let mut want = vec![names[1].clone(), "a.json".into(), ".hidden".into()];
+        want.sort();
+        assert_eq!(left(dir.path()), want);
+    }
 
     #[test]
     fn uncommitted_files_vanish_and_gzip_round_trips() {

@@ -1,5 +1,5 @@
-//! Inputs over HTTP(S). A URL input is streamed to an unnamed-on-exit spool file as it
-//! arrives (never held in memory), `Content-Encoding: gzip` decoded on the way (a
+//! Inputs over HTTP(S). A URL input is streamed to a spool file (unlinked at once, so
+//! nothing is left behind even by a killed process) as it arrives (never held in memory), `Content-Encoding: gzip` decoded on the way (a
 //! `.gz` body is read through later, as any gzipped input is), under a size cap, with
 //! timeouts and retries on connection errors and 5xx. The spool is then read like a
 //! local file, as often as the outputs need, and removed when the last source naming
@@ -53,8 +53,8 @@ impl Default for FetchSettings {
 /// A fetched input: its spool file and what was learned on the way.
 #[derive(Debug, Clone)]
 pub struct Fetched {
-    /// The spool file; removed when the last clone is dropped.
-    pub spool: Arc<tempfile::TempPath>,
+    /// The spool file; gone when the last clone is dropped.
+    pub spool: Arc<Spool>,
     /// Bytes written to the spool (decoded).
     pub bytes: u64,
     /// Bytes received (as sent: before `Content-Encoding` is decoded).
@@ -154,14 +154,12 @@ pub fn fetch(url: &str, settings: &FetchSettings) -> Result<Fetched, FetchError>
             );
             std::thread::sleep(wait);
         }
-        let spool = tempfile::Builder::new()
-            .prefix("resultpipe-fetch-")
-            .tempfile()
-            .map_err(|e| err(format!("cannot create a spool file: {e}"), true))?;
-        match attempt(&client, parsed.clone(), settings.max_bytes, spool.as_file()) {
+        let spool =
+            Spool::new().map_err(|e| err(format!("cannot create a spool file: {e}"), true))?;
+        match attempt(&client, parsed.clone(), settings.max_bytes, spool.file()) {
             Attempt::Done(bytes, wire_bytes) => {
                 return Ok(Fetched {
-                    spool: Arc::new(spool.into_temp_path()),
+                    spool: Arc::new(spool),
                     bytes,
                     wire_bytes,
                     requests: n,
@@ -173,6 +171,50 @@ pub fn fetch(url: &str, settings: &FetchSettings) -> Result<Fetched, FetchError>
         }
     }
     Err(err(format!("{last} (after {attempts} tries)"), true))
+}
+
+/// A scratch file in `$TMPDIR` that a path reads: on Linux an unlinked file, read
+/// through `/proc/self/fd/N` (a killed process leaves nothing behind); elsewhere a
+/// named one, removed on drop.
+#[derive(Debug)]
+pub struct Spool {
+    #[cfg(target_os = "linux")]
+    file: std::fs::File,
+    #[cfg(not(target_os = "linux"))]
+    file: tempfile::NamedTempFile,
+}
+
+impl Spool {
+    fn new() -> io::Result<Spool> {
+        #[cfg(target_os = "linux")]
+        return Ok(Spool {
+            file: tempfile::tempfile()?,
+        });
+        #[cfg(not(target_os = "linux"))]
+        return Ok(Spool {
+            file: tempfile::Builder::new()
+                .prefix("resultpipe-fetch-")
+                .tempfile()?,
+        });
+    }
+
+    fn file(&self) -> &std::fs::File {
+        #[cfg(target_os = "linux")]
+        return &self.file;
+        #[cfg(not(target_os = "linux"))]
+        return self.file.as_file();
+    }
+
+    /// A path that opens the spool from the start (while it lives).
+    pub fn path(&self) -> std::path::PathBuf {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            std::path::PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+        }
+        #[cfg(not(target_os = "linux"))]
+        return self.file.path().to_path_buf();
+    }
 }
 
 /// The HTTP client for these timeouts, made once per process (a blocking client keeps

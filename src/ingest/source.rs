@@ -28,7 +28,7 @@ pub enum Source {
         /// The URL as shown (no password or query).
         label: String,
         /// The spool file.
-        spool: std::sync::Arc<tempfile::TempPath>,
+        spool: std::sync::Arc<crate::ingest::fetch::Spool>,
     },
 }
 
@@ -279,7 +279,7 @@ pub fn read_source<T: Send>(
             (Box::new(f), len)
         }
         Source::Fetched { spool, .. } => {
-            let f = File::open(&***spool)?;
+            let f = File::open(spool.path())?;
             let len = f.metadata().ok().map(|m| m.len());
             (Box::new(f), len)
         }

@@ -79,16 +79,7 @@ impl Context {
     }
 }
 
-/// This machine's name (for a worker's name and a reporter's id): the kernel's, else
-/// `$HOSTNAME`, else `localhost`.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into())
-}
+pub use crate::emit::output::host_name;
 
 /// Gives the memory freed so far back to the system (a queue worker calls it between
 /// tasks and between a task's phases). A task reads a whole run on threads of its

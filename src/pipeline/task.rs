@@ -431,7 +431,7 @@ pub fn run(task: &Task, res: &Resources) -> Result<Done, TaskError> {
             .fetched()
             .into_iter()
             .find(|(u, _)| u == d)
-            .map(|(_, f)| f.spool.to_path_buf()),
+            .map(|(_, f)| f.spool.path()),
         Some(d) => Some(PathBuf::from(d)),
         None => None,
     };
@@ -593,6 +593,44 @@ pub fn run(task: &Task, res: &Resources) -> Result<Done, TaskError> {
     }
     drop(scope);
     Ok(done)
+}
+
+/// Removes what a worker that died while building `task` left behind: temporary files
+/// of its outputs (see [`crate::emit::output::remove_stale_temps`]; those of another
+/// machine once older than 15 minutes). A worker calls it before building a task
+/// delivered again. Returns how many were removed.
+pub fn remove_stale_temps(task: &Task) -> usize {
+    let age = Duration::from_secs(15 * 60);
+    let name = input_name(&task.inputs[0]);
+    let mut places: Vec<(PathBuf, Option<String>)> = Vec::new();
+    let o = &task.outputs;
+    if let Some(s) = &o.stackviz
+        && let Ok(dir) = expand(&s.dir, &task.id, &name)
+    {
+        places.push((dir, None));
+    }
+    for path in [
+        o.report.as_ref().map(|r| &r.path),
+        o.summary.as_ref().map(|s| &s.path),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Ok(p) = expand(path, &task.id, &name)
+            && let Some(file) = p.file_name().and_then(|f| f.to_str())
+        {
+            places.push((
+                super::report::parent_dir(&p).to_path_buf(),
+                Some(file.to_owned()),
+            ));
+        }
+    }
+    places
+        .iter()
+        .map(|(dir, file)| {
+            crate::emit::output::remove_stale_temps(dir, file.as_deref(), age).unwrap_or(0)
+        })
+        .sum()
 }
 
 /// Writes `data` to `path` through a temporary file in the same directory, renamed

@@ -432,6 +432,14 @@ async fn handle(
     let result = tokio::task::spawn_blocking(move || {
         let task = task::parse(&body_for_task)?;
         let id = task.id.clone();
+        if deliveries > 1 {
+            let n = task::remove_stale_temps(&task);
+            if n > 0 {
+                tracing::info!(
+                    "{id}: removed {n} temporary file(s) an earlier delivery left behind"
+                );
+            }
+        }
         let result = task::run(&task, &resources).map(|done| (id, done));
         super::release_free_memory();
         result

@@ -434,10 +434,25 @@ fn stackviz_task(id: &str, input: &str, root: &Path) -> Value {
 fn assert_outputs(root: &Path, id: &str, want: &Reference) {
     let dir = root.join("stackviz").join(id);
     assert!(dir.is_dir(), "{id}: no stackviz data in {}", dir.display());
-    assert!(
-        dir_files(&dir) == want.stackviz,
-        "{id}: the stackviz data differ from the CLI's"
-    );
+    let got = dir_files(&dir);
+    if got != want.stackviz {
+        let names = |f: &[(String, Vec<u8>)]| -> Vec<(String, usize)> {
+            f.iter().map(|(n, b)| (n.clone(), b.len())).collect()
+        };
+        panic!(
+            "{id}: the stackviz data differ from the CLI's:\n{:?}\n{:?}",
+            names(&got),
+            names(&want.stackviz)
+        );
+    }
+    // nothing half-written left beside it (a killed worker's temporary files are
+    // removed when the task is built again)
+    let leftovers: Vec<String> = std::fs::read_dir(root.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!(".{id}.html.tmp.")))
+        .collect();
+    assert!(leftovers.is_empty(), "{id}: {leftovers:?}");
     let page = std::fs::read(root.join("reports").join(format!("{id}.html")))
         .unwrap_or_else(|e| panic!("{id}: no report: {e}"));
     assert!(
