@@ -649,7 +649,21 @@ fn a_worker_killed_mid_task_loses_nothing() {
         "31 tasks done",
         Duration::from_secs(120),
         || done_tasks(&all).len() == 31,
-        || format!("{}\n{}\n{}", a.stderr(), b.stderr(), c.stderr()),
+        || {
+            let done = done_tasks(&all);
+            let missing: Vec<String> = std::iter::once("slow".to_owned())
+                .chain((0..30).map(|i| format!("t{i}")))
+                .filter(|id| !done.contains_key(id))
+                .collect();
+            let lines: Vec<Value> = all.iter().flat_map(|w| w.lines()).collect();
+            format!(
+                "missing {missing:?}; queue depth {}\n{lines:#?}\n{}\n{}\n{}",
+                depth(URL, &queue),
+                a.stderr(),
+                b.stderr(),
+                c.stderr()
+            )
+        },
     );
     let done = done_tasks(&all);
     let slow_done = &done["slow"];
