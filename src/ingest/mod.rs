@@ -4,6 +4,7 @@
 pub mod dstat;
 pub mod fetch;
 pub mod input;
+pub mod junit;
 pub mod oct;
 pub mod repository;
 pub mod source;
@@ -35,6 +36,8 @@ pub enum Format {
     V2,
     /// Subunit v1 (text).
     V1,
+    /// JUnit XML (told by `<` first; read by [`junit`]).
+    JUnit,
 }
 
 /// How many problems a report keeps in full; the rest are only counted.
@@ -219,6 +222,8 @@ where
         Format::Auto => {
             if subunit_v1::looks_like_v1(&prefix) {
                 Format::V1
+            } else if junit::looks_like_xml(&prefix) {
+                Format::JUnit
             } else {
                 Format::V2
             }
@@ -240,6 +245,12 @@ where
             let mut data = prefix;
             input.read_to_end(&mut data)?;
             a.report.bytes = subunit_v1::read_v1(&data, &mut a);
+        }
+        Format::JUnit => {
+            let reader =
+                io::BufReader::with_capacity(256 * 1024, io::Cursor::new(prefix).chain(input));
+            let stats = junit::read_junit(reader, &mut a)?;
+            a.report.bytes = stats.bytes;
         }
         _ => {
             let stats = subunit_v2::read_stream_with_prefix(&prefix, &mut input, &mut a)?;

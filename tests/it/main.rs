@@ -7,6 +7,7 @@ mod cli_inputs;
 mod cli_resultpipe;
 mod cli_treeherder;
 mod examples;
+mod junit;
 mod layers;
 mod oct_csv;
 mod oct_report;

@@ -1,0 +1,202 @@
+//! The JUnit XML reader on the real reports of `testdata/junit/cases/` (81 reports from
+//! real producers and public fixture suites) and the malformed variants of
+//! `testdata/junit/synthetic/`, against the facts Python's expat-based ElementTree read
+//! from each (`input_facts.json`, from `../shared/refdata/junit`).
+
+use std::path::Path;
+
+use resultpipe::ingest::{self, Format, ReadReport};
+use resultpipe::model::{Status, TestRecord};
+use serde_json::Value;
+
+use crate::support::testdata;
+
+fn read(path: &Path) -> std::io::Result<(Vec<TestRecord>, ReadReport, Vec<u8>)> {
+    let mut records = Vec::new();
+    let mut other = Vec::new();
+    let report = ingest::read_records(
+        std::fs::File::open(path)?,
+        Format::Auto,
+        &mut |r| records.push(r),
+        &mut |b| other.extend_from_slice(b),
+    )?;
+    Ok((records, report, other))
+}
+
+fn facts(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("input_facts.json")).unwrap()).unwrap()
+}
+
+fn count(f: &Value, key: &str) -> usize {
+    f[key].as_u64().unwrap_or(0) as usize
+}
+
+fn own(r: &TestRecord) -> bool {
+    !r.tags.iter().any(|t| t == "junit:rerun")
+}
+
+#[test]
+fn every_real_report_reads_with_the_testcases_and_statuses_expat_sees() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(testdata("junit/cases")).unwrap() {
+        let dir = entry.unwrap().path();
+        let f = facts(&dir);
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let input = dir.join("input.xml");
+        if !input.exists() {
+            continue;
+        }
+        seen += 1;
+        let result = read(&input);
+        if f["expat_wellformed"] != true {
+            // malformed: never a panic; an error, or a problem saying where
+            match result {
+                Err(e) => assert!(!e.to_string().is_empty(), "{name}"),
+                Ok((_, report, _)) => {
+                    assert!(report.problem_count > 0 || report.records > 0, "{name}")
+                }
+            }
+            continue;
+        }
+        if !matches!(f["root"].as_str(), Some("testsuites" | "testsuite")) {
+            // well-formed XML that is not JUnit (a <suites> root, say): an error naming it
+            let e = result
+                .err()
+                .unwrap_or_else(|| panic!("{name}: read as JUnit"));
+            assert!(
+                e.to_string().contains("not a JUnit XML report"),
+                "{name}: {e}"
+            );
+            continue;
+        }
+        let (records, report, _) = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(report.format, Some(Format::JUnit), "{name}");
+        assert_eq!(report.error_count, 0, "{name}: {:?}", report.problems);
+        let cases: Vec<&TestRecord> = records.iter().filter(|r| own(r)).collect();
+        assert_eq!(
+            cases.len(),
+            count(&f, "testcase_elements"),
+            "{name}: testcases"
+        );
+        let reruns = records.len() - cases.len();
+        let rerun_elements = count(&f, "cases_with_flakyFailure")
+            + count(&f, "cases_with_flakyError")
+            + count(&f, "cases_with_rerunFailure")
+            + count(&f, "cases_with_rerunError");
+        // each case with such children has at least one of them
+        assert!(
+            reruns >= rerun_elements.min(1) * usize::from(rerun_elements > 0),
+            "{name}"
+        );
+        let failed = cases.iter().filter(|r| r.status == Status::Fail).count();
+        let (fails, errors) = (
+            count(&f, "cases_with_failure"),
+            count(&f, "cases_with_error"),
+        );
+        assert!(
+            failed >= fails.max(errors) && failed <= fails + errors,
+            "{name}: {failed} failed, facts {fails} failure + {errors} error"
+        );
+        let skipped = cases.iter().filter(|r| r.status == Status::Skip).count();
+        let with_skip = count(&f, "cases_with_skipped");
+        assert!(skipped <= with_skip + cases.len(), "{name}");
+        // a case with <skipped> and no failure/error is skipped
+        assert!(
+            skipped + fails + errors >= with_skip,
+            "{name}: {skipped} skipped of {with_skip}"
+        );
+        for r in &records {
+            assert!(
+                r.start.is_some() && r.stop.is_some(),
+                "{name}: {} untimed",
+                r.id
+            );
+            assert!(r.stop >= r.start, "{name}: {}", r.id);
+        }
+    }
+    assert!(seen >= 80, "{seen} reports");
+}
+
+#[test]
+fn nested_suites_flaky_reruns_and_output_are_kept() {
+    // PHPUnit nests suites 3 deep: all 12 testcases (python-subunit's reader: 2)
+    let (records, _, _) = read(&testdata("junit/cases/dorny-phpunit/input.xml")).unwrap();
+    assert_eq!(records.len(), 12);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.tags.iter().any(|t| t.starts_with("suite:")))
+    );
+    // nextest retries: every attempt is a record, earlier ones tagged, with their output
+    let (records, _, _) = read(&testdata(
+        "junit/cases/own-nextest-0.9.143-retries/input.xml",
+    ))
+    .unwrap();
+    let reruns: Vec<&TestRecord> = records.iter().filter(|r| !own(r)).collect();
+    assert!(!reruns.is_empty());
+    assert!(reruns.iter().all(|r| r.status == Status::Fail));
+    // pytest with logging: per-case stdout and stderr attachments; errors tagged
+    let (records, _, _) = read(&testdata(
+        "junit/cases/own-pytest9-xunit2-logging-all/input.xml",
+    ))
+    .unwrap();
+    assert!(records.iter().any(|r| r.attachment("stdout").is_some()));
+    assert!(
+        records
+            .iter()
+            .any(|r| r.tags.iter().any(|t| t == "junit:error"))
+    );
+    let fail = records.iter().find(|r| r.status == Status::Fail).unwrap();
+    assert!(
+        fail.attachment("traceback")
+            .is_some_and(|a| !a.data.is_empty())
+    );
+}
+
+#[test]
+fn malformed_reports_keep_what_came_before_the_damage() {
+    let dir = testdata("junit/synthetic");
+    let full = read(&testdata("junit/cases/own-pytest9-default/input.xml"))
+        .unwrap()
+        .0
+        .len();
+    for (case, want) in [
+        ("bom-utf8", Some(full)),
+        ("crlf", Some(full)),
+        ("time-missing", Some(full)),
+        ("time-with-commas", Some(full)),
+        ("time-odd-values", Some(full)),
+        ("raw-control-chars", Some(full)),
+        ("latin1-declared", Some(full)),
+        ("latin1-undeclared", Some(full)),
+        ("huge-system-out", Some(full)),
+        ("doctype-external-entity", Some(full)),
+        ("concatenated-documents", Some(2 * full)),
+        ("two-root-elements", Some(2 * full)),
+        ("truncated", None),
+    ] {
+        let (records, report, _) =
+            read(&dir.join(case).join("input.xml")).unwrap_or_else(|e| panic!("{case}: {e}"));
+        match want {
+            Some(n) => assert_eq!(records.len(), n, "{case}: {:?}", report.problems),
+            None => assert!(!records.is_empty() && records.len() < 2 * full, "{case}"),
+        }
+        if case == "truncated" {
+            assert!(records.len() < full);
+            let p = &report.problems[0];
+            assert!(
+                p.message.contains("truncated") && p.message.contains("kept"),
+                "{p:?}"
+            );
+        }
+    }
+    // not JUnit at all: an error that says so
+    let e = ingest::read_records(
+        &b"<html><body>502 Bad Gateway</body></html>"[..],
+        Format::Auto,
+        &mut |_| {},
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not a JUnit XML report"), "{e}");
+}
