@@ -200,3 +200,45 @@ fn malformed_reports_keep_what_came_before_the_damage() {
     .unwrap_err();
     assert!(e.to_string().contains("not a JUnit XML report"), "{e}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(200))]
+
+    /// Cut anywhere, a report keeps every testcase that ended before the cut (and never
+    /// one that did not); a byte changed anywhere never panics the reader.
+    #[test]
+    fn cut_or_damaged_reports_keep_what_came_before(
+        case in 0usize..4,
+        at in 0.0f64..1.0,
+        byte in proptest::num::u8::ANY,
+    ) {
+        let name = [
+            "own-pytest9-xunit2-logging-all",
+            "own-nextest-0.9.143-retries",
+            "dorny-phpunit",
+            "own-surefire-2.22.3-rerun",
+        ][case];
+        let data = std::fs::read(testdata(&format!("junit/cases/{name}/input.xml"))).unwrap();
+        let cut = ((data.len() as f64) * at) as usize;
+        let ended = data[..cut].windows(11).filter(|w| *w == b"</testcase>").count()
+            + data[..cut]
+                .windows(2)
+                .enumerate()
+                .filter(|(i, w)| *w == b"/>" && data[..*i].rsplit(|b| *b == b'<').next().is_some_and(|t| t.starts_with(b"testcase")))
+                .count();
+        let mut cases = 0usize;
+        let _ = ingest::read_records(&data[..cut], Format::Auto, &mut |r| {
+            if own(&r) {
+                cases += 1;
+            }
+        }, &mut |_| {});
+        proptest::prop_assert!(cases <= ended + 1, "{name} cut at {cut}: {cases} > {ended}");
+        proptest::prop_assert!(cases + 1 >= ended, "{name} cut at {cut}: {cases} < {ended}");
+        let mut damaged = data.clone();
+        if !damaged.is_empty() {
+            let i = cut.min(damaged.len() - 1);
+            damaged[i] = byte;
+        }
+        let _ = ingest::read_records(&damaged[..], Format::Auto, &mut |_| {}, &mut |_| {});
+    }
+}
