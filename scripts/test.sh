@@ -41,6 +41,13 @@ if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/n
     echo "warning: npm ci failed in tests/browser; the report's browser test will fail" >&2
 fi
 
+# The JUnit tests check that python-subunit (PyPI) reads the subunit we write.
+if ! python3 -c 'import subunit' 2>/dev/null; then
+  echo "installing python-subunit for the JUnit tests (pip install python-subunit)..."
+  python3 -m pip install --quiet python-subunit ||
+    echo "warning: could not install python-subunit; the JUnit conversion test will fail" >&2
+fi
+
 # Formatting is checked too: rustfmt comes with rustup's default profile; add it if not.
 if ! cargo fmt --version >/dev/null 2>&1 && command -v rustup >/dev/null; then
   rustup component add rustfmt

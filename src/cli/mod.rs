@@ -4,6 +4,7 @@
 //! itself is in [`crate::pipeline`]. Command modules share flags only through this
 //! module ([`JobOptions`], [`SchemaArgs`]).
 
+pub mod convert;
 pub mod oct;
 pub mod pulse;
 pub mod report;
@@ -353,6 +354,9 @@ pub enum Command {
         #[command(subcommand)]
         command: treeherder::TreeherderCommand,
     },
+    /// Write any run (subunit, a repository, JUnit XML) as a subunit v2 stream.
+    #[command(after_help = exit_help::LOCAL)]
+    Subunit(convert::SubunitArgs),
     /// Tasks for workers: submit them to a RabbitMQ queue, print their schema.
     Task {
         /// The `task` command to run.
@@ -384,6 +388,7 @@ pub fn main_resultpipe() -> u8 {
         Command::Pulse { command } => pulse::run(command, v),
         Command::Splunk { command } => splunk::run(command),
         Command::Treeherder { command } => treeherder::run(command, v),
+        Command::Subunit(args) => convert::subunit(args, v),
         Command::Task { command } => task::run(command, v),
         Command::Worker(args) => task::worker_cmd(*args, v),
     };

@@ -10,5 +10,6 @@ pub mod report;
 pub mod seed_tree;
 pub mod stackviz;
 pub mod stackviz_config;
+pub mod subunit;
 pub mod summary;
 pub mod svg_chart;

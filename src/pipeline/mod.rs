@@ -5,6 +5,7 @@
 //! [`Error`] that says whether the input, an output or a delivery failed. The command
 //! line, a queue worker and the tests all call the jobs the same way.
 
+pub mod convert;
 pub mod export;
 pub mod oct_csv;
 pub mod oct_report;

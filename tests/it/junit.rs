@@ -242,3 +242,79 @@ proptest::proptest! {
         let _ = ingest::read_records(&damaged[..], Format::Auto, &mut |_| {}, &mut |_| {});
     }
 }
+
+/// python-subunit's own reader (`subunit-ls`, `subunit-stats` from PyPI) on what
+/// `resultpipe subunit` writes of a report.
+fn python_subunit(tool: &str, stream: &Path) -> String {
+    let o = std::process::Command::new(tool)
+        .arg("--no-passthrough")
+        .stdin(std::fs::File::open(stream).unwrap())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{tool} (pip install python-subunit; scripts/test.sh does): {e}")
+        });
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn junit_to_subunit_is_read_by_python_subunit_and_back_by_us() {
+    let tmp = tempfile::tempdir().unwrap();
+    for case in [
+        "own-pytest9-xunit2-logging-all",
+        "own-nextest-0.9.143-retries",
+        "own-surefire-2.22.3-rerun",
+        "own-gotestsum-1.8.2-default",
+        "own-jest-junit-17-default",
+        "dorny-phpunit",
+        "jenkins-ant-TESTS-TestSuites",
+    ] {
+        let input = testdata(&format!("junit/cases/{case}/input.xml"));
+        if !input.exists() {
+            panic!("{case}: missing");
+        }
+        let (records, _, _) = read(&input).unwrap();
+        let stream = tmp.path().join(format!("{case}.subunit"));
+        let o = crate::support::resultpipe()
+            .arg("subunit")
+            .arg(&input)
+            .arg("-o")
+            .arg(&stream)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{case}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // python-subunit: every record, by id, and the same counts
+        let ls: Vec<String> = python_subunit("subunit-ls", &stream)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let mut ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        let mut py = ls.clone();
+        ids.sort();
+        ids.dedup();
+        py.sort();
+        py.dedup();
+        assert_eq!(py, ids, "{case}: subunit-ls");
+        let stats = python_subunit("subunit-stats", &stream);
+        let failed = records.iter().filter(|r| r.status == Status::Fail).count();
+        let stat = |label: &str| -> usize {
+            stats
+                .lines()
+                .find_map(|l| l.strip_prefix(label))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{case}: no {label} in {stats}"))
+        };
+        assert_eq!(stat("Total tests:"), records.len(), "{case}: {stats}");
+        assert_eq!(stat("Failed tests:"), failed, "{case}: {stats}");
+        // and our reader reads back the same records
+        let (back, report, _) = read(&stream).unwrap();
+        assert_eq!(report.format, Some(Format::V2));
+        assert!(
+            back == records,
+            "{case}: records differ after the round trip"
+        );
+    }
+}

@@ -1,0 +1,45 @@
+//! `resultpipe subunit`: flags to settings, then [`crate::pipeline::convert`].
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Bars, Failure, Verbosity, exit};
+use crate::pipeline::convert::{SubunitSettings, to_subunit};
+
+/// `subunit`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct SubunitArgs {
+    /// Inputs: subunit v2 or v1 streams, `-` for stdin, `.stestr`/`.testrepository`
+    /// directories (their latest run) or DIR@N, JUnit XML reports, http(s) URLs; plain
+    /// or gzipped. Several are one run.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Write the stream to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs `subunit`; returns the exit code.
+pub fn subunit(args: SubunitArgs, v: Verbosity) -> Result<u8, Failure> {
+    if args.output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(Failure::input(
+            "subunit is binary: give -o FILE or redirect stdout",
+        ));
+    }
+    let settings = SubunitSettings {
+        inputs: args.inputs,
+        output: args.output,
+    };
+    let done = to_subunit(
+        &settings,
+        &Bars::new(v.quiet),
+        &mut std::io::stdout().lock(),
+    )?;
+    tracing::info!(
+        "wrote {} record(s) and {} byte(s) of other output",
+        done.records,
+        done.other_bytes
+    );
+    Ok(exit::OK)
+}

@@ -1,0 +1,120 @@
+//! Converting a run to another format: `resultpipe subunit` writes any run (subunit v2
+//! or v1, a repository, JUnit XML) as a subunit v2 stream.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{Context, Error, Progress};
+use crate::emit::output::AtomicFile;
+use crate::emit::subunit::SubunitWriter;
+use crate::ingest::source::{InputError, all_sources, read_source};
+
+/// What to convert and where to.
+#[derive(Debug, Clone)]
+pub struct SubunitSettings {
+    /// The inputs (several are one run).
+    pub inputs: Vec<PathBuf>,
+    /// The file to write (atomically); `None` is stdout.
+    pub output: Option<PathBuf>,
+}
+
+/// What a conversion wrote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Converted {
+    /// Records written.
+    pub records: u64,
+    /// Bytes of output that belonged to no test, written as such.
+    pub other_bytes: u64,
+}
+
+/// Reads every input (each checked to exist first) and writes its records as subunit
+/// v2, in input order.
+pub fn to_subunit(
+    settings: &SubunitSettings,
+    progress: &dyn Progress,
+    stdout: &mut dyn Write,
+) -> Result<Converted, Error> {
+    let sources = all_sources(&settings.inputs).map_err(Error::input)?;
+    let mut file = match &settings.output {
+        Some(p) => {
+            let dir = super::report::parent_dir(p);
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| Error::input(format!("{}: not a file name", p.display())))?;
+            std::fs::create_dir_all(dir)
+                .and_then(|()| AtomicFile::create(dir, &name, false))
+                .map(Some)
+                .map_err(|e| {
+                    Error::output(Context::new(format!("cannot write {}", p.display()), e))
+                })?
+        }
+        None => None,
+    };
+    let out: &mut dyn Write = match file.as_mut() {
+        Some(f) => f,
+        None => stdout,
+    };
+    // records and other output arrive through two callbacks, one at a time
+    struct State<W: Write> {
+        w: SubunitWriter<W>,
+        done: Converted,
+        failed: Option<std::io::Error>,
+    }
+    let state = std::cell::RefCell::new(State {
+        w: SubunitWriter::new(std::io::BufWriter::with_capacity(1 << 20, out)),
+        done: Converted::default(),
+        failed: None,
+    });
+    for source in &sources {
+        let label = source.label();
+        let report = read_source(
+            source,
+            progress,
+            |_, _| (),
+            &mut |r, _, ()| {
+                let s = &mut *state.borrow_mut();
+                if s.failed.is_none() {
+                    match s.w.record(r) {
+                        Ok(()) => s.done.records += 1,
+                        Err(e) => s.failed = Some(e),
+                    }
+                }
+            },
+            &mut |b| {
+                let s = &mut *state.borrow_mut();
+                if s.failed.is_none() {
+                    s.done.other_bytes += b.len() as u64;
+                    if let Err(e) = s.w.other_output(b) {
+                        s.failed = Some(e);
+                    }
+                }
+            },
+        )
+        .map_err(|e| Error::input(InputError::new(&label, e)))?;
+        if report.records == 0 {
+            tracing::warn!("{label}: no test results in it");
+        }
+    }
+    let State {
+        mut w,
+        done,
+        failed,
+    } = state.into_inner();
+    let write_err = |e: std::io::Error| {
+        let what = settings
+            .output
+            .as_ref()
+            .map_or("stdout".to_owned(), |p| p.display().to_string());
+        Error::output(Context::new(format!("cannot write {what}"), e))
+    };
+    if let Some(e) = failed {
+        return Err(write_err(e));
+    }
+    w.flush().map_err(write_err)?;
+    drop(w);
+    if let Some(f) = file {
+        f.commit().map_err(write_err)?;
+    }
+    Ok(done)
+}
