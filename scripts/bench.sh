@@ -2,9 +2,9 @@
 # End-to-end benchmark: generates the issue's 100k-test stream (≈154 MB) once, runs the
 # release binaries over it and prints wall time, MB/s, tests/s and peak RSS.
 # Needs python3 with python-subunit (installed with pip if missing); the generators are
-# in scripts/gen/. Usage: scripts/bench.sh [runs per command, default 3] [report|worker]
+# in scripts/gen/. Usage: scripts/bench.sh [runs per command, default 3] [report|worker|junit]
 # ("report": only the run report's budgets, see report_bench below; "worker": only the
-# queue workers', see worker_bench).
+# queue workers', see worker_bench; "junit": the JUnit reader's, see junit_bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -76,6 +76,38 @@ worker_bench() {
   python3 scripts/bench_worker.py "$bin" testdata/stackviz/own_stestr_2workers/input/testrepository.subunit \
     "$big" "$data/worker" "$runs"
 }
+
+# JUnit XML (issue 15): a 200 000-testcase report (gen_junit.py, ~28 MB) converted to
+# subunit and summarised; python-subunit's junitxml2subunit on it when installed.
+junit_bench() {
+  local xml=$data/junit-200k.xml
+  [ -s "$xml" ] || python3 scripts/gen/gen_junit.py "$xml" 200000
+  local best_wall="" best_rss=""
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$data/time.txt" $bin/resultpipe -q subunit "$xml" -o "$data/junit.subunit"
+    read -r wall rss < <(tail -n 1 "$data/time.txt")
+    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
+  done
+  awk -v w="$best_wall" -v r="$best_rss" -v b="$(stat -c %s "$xml")" 'BEGIN{
+    printf "%-34s %6.2f s  %8.1f MB/s  %9.0f tests/s  peak RSS %6.1f MiB\n", "resultpipe subunit junit-200k.xml", w, b/1e6/w, 200000/w, r/1024 }'
+  /usr/bin/time -f "%e %M" -o "$data/time.txt" $bin/resultpipe -q summary "$xml" >/dev/null || true
+  read -r wall rss < <(tail -n 1 "$data/time.txt")
+  awk -v w="$wall" -v r="$rss" 'BEGIN{printf "%-34s %6.2f s  peak RSS %6.1f MiB\n", "resultpipe summary junit-200k.xml", w, r/1024}'
+  if command -v junitxml2subunit >/dev/null; then
+    /usr/bin/time -f "%e %M" -o "$data/time.txt" junitxml2subunit "$xml" >/dev/null 2>&1 || true
+    read -r wall rss < <(tail -n 1 "$data/time.txt")
+    awk -v w="$wall" -v r="$rss" 'BEGIN{printf "%-34s %6.2f s  peak RSS %6.1f MiB\n", "python-subunit junitxml2subunit", w, r/1024}'
+  fi
+  rm -f "$data/junit.subunit" "$data/time.txt"
+}
+
+if [ "$only" = junit ]; then
+  cargo build --release --quiet
+  bin=target/release
+  echo "best of $runs runs"
+  junit_bench
+  exit 0
+fi
 
 if [ "$only" = worker ]; then
   cargo build --release --quiet
@@ -208,3 +240,4 @@ done
 
 report_bench
 worker_bench
+junit_bench

@@ -161,6 +161,8 @@ enum Into {
 #[derive(Debug)]
 struct Suite {
     name: String,
+    /// `suite:<path>` from the root to this suite, for its testcases' tags.
+    tag: Option<String>,
     /// Where its next testcase starts when the testcases carry no timestamp.
     clock: Option<Timestamp>,
     out: Capped,
@@ -435,8 +437,17 @@ impl<S: EventSink> Reader<'_, S> {
                     .attr(e, b"timestamp")
                     .and_then(|t| parse_timestamp(&t).map(|x| x.0))
                     .or(parent_clock);
+                let name = self.attr(e, b"name").unwrap_or_default();
+                let parent = self.suites.last().and_then(|s| s.tag.as_deref());
+                let tag = match (parent, name.is_empty()) {
+                    (Some(p), false) => Some(format!("{p}/{name}")),
+                    (Some(p), true) => Some(p.to_owned()),
+                    (None, false) => Some(format!("suite:{name}")),
+                    (None, true) => None,
+                };
                 let suite = Suite {
-                    name: self.attr(e, b"name").unwrap_or_default(),
+                    name,
+                    tag,
                     clock,
                     out: Capped::default(),
                     into: Into::Nothing,
@@ -479,9 +490,30 @@ impl<S: EventSink> Reader<'_, S> {
         Some(unescape(&s))
     }
 
+    /// The values of `keys` (unescaped), in one pass over the attributes.
+    fn attrs<const N: usize>(&self, e: &BytesStart<'_>, keys: [&[u8]; N]) -> [Option<String>; N] {
+        let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+        for a in e.attributes().with_checks(false).flatten() {
+            if let Some(i) = keys.iter().position(|k| *k == a.key.local_name().as_ref()) {
+                out[i] = Some(unescape(&self.decode(&a.value)));
+            }
+        }
+        out
+    }
+
     fn start_case(&mut self, e: &BytesStart<'_>) {
-        let name = self.attr(e, b"name").unwrap_or_default();
-        let class = self.attr(e, b"classname").unwrap_or_default();
+        let keys: [&[u8]; 7] = [
+            b"name",
+            b"classname",
+            b"timestamp",
+            b"time",
+            b"file",
+            b"line",
+            b"status",
+        ];
+        let [name, class, timestamp, time, file, line, status] = self.attrs(e, keys);
+        let name = name.unwrap_or_default();
+        let class = class.unwrap_or_default();
         let id = if class.is_empty() {
             if name.is_empty() {
                 "(unnamed testcase)".to_owned()
@@ -496,19 +528,17 @@ impl<S: EventSink> Reader<'_, S> {
             format!("{class}.{name}")
         };
         let mut own = Attempt {
-            timestamp: self
-                .attr(e, b"timestamp")
-                .and_then(|t| parse_timestamp(&t).map(|x| x.0)),
-            time: self.attr(e, b"time").and_then(|t| parse_time(&t)),
+            timestamp: timestamp.and_then(|t| parse_timestamp(&t).map(|x| x.0)),
+            time: time.and_then(|t| parse_time(&t)),
             ..Attempt::default()
         };
         let mut properties = String::new();
-        for key in [&b"file"[..], b"line"] {
-            if let Some(v) = self.attr(e, key) {
-                properties.push_str(&format!("{}={v}\n", String::from_utf8_lossy(key)));
+        for (key, value) in [("file", file), ("line", line)] {
+            if let Some(v) = value {
+                properties.push_str(&format!("{key}={v}\n"));
             }
         }
-        if let Some(status) = self.attr(e, b"status") {
+        if let Some(status) = status {
             // GoogleTest/CTest style: status="disabled" / "notrun" / "skipped"
             if matches!(
                 status.to_ascii_lowercase().as_str(),
@@ -606,13 +636,7 @@ impl<S: EventSink> Reader<'_, S> {
     /// Emits a testcase's attempts as events: earlier ones failed, then its own.
     fn finish_case(&mut self, mut case: Case) {
         self.stats.testcases += 1;
-        let path: Vec<&str> = self
-            .suites
-            .iter()
-            .map(|s| s.name.as_str())
-            .filter(|n| !n.is_empty())
-            .collect();
-        let suite_tag = (!path.is_empty()).then(|| format!("suite:{}", path.join("/")));
+        let suite_tag = self.suites.last().and_then(|s| s.tag.clone());
         let properties = std::mem::take(&mut case.properties);
         let mut attempts = std::mem::take(&mut case.earlier);
         attempts.push(std::mem::take(&mut case.own));
