@@ -805,6 +805,10 @@ pub fn parse_time(s: &str) -> Option<f64> {
 /// `YYYY-MM-DD[T ]HH:MM:SS[.f]` read as UTC. The flag says whether it had a zone.
 pub fn parse_timestamp(s: &str) -> Option<(Timestamp, bool)> {
     let t = s.trim();
+    if !t.is_ascii() {
+        // (and byte offsets below are char boundaries)
+        return None;
+    }
     // an offset at the end: +HH:MM, -HH:MM, +HHMM
     let (body, offset_secs, zoned) = if t.ends_with(['Z', 'z']) {
         (&t[..t.len() - 1], 0i64, true)
@@ -854,6 +858,10 @@ mod tests {
         assert!(!z);
         assert_eq!(n.secs, 1_232_146_633);
         assert!(parse_timestamp("2024-01-03").is_none());
+        // found by the fuzzer: a multi-byte character where the offset would start
+        assert!(
+            parse_timestamp("2020-0\u{fffd}\u{fffd}\u{38c7}\u{3ff7}\u{452d}\u{1237a}").is_none()
+        );
     }
 
     #[test]
