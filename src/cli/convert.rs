@@ -1,11 +1,12 @@
-//! `resultpipe subunit`: flags to settings, then [`crate::pipeline::convert`].
+//! `resultpipe subunit` and `resultpipe junit`: flags to settings, then
+//! [`crate::pipeline::convert`].
 
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::{Bars, Failure, Verbosity, exit};
-use crate::pipeline::convert::{SubunitSettings, to_subunit};
+use crate::pipeline::convert::{JunitSettings, SubunitSettings, to_junit, to_subunit};
 
 /// `subunit`'s flags.
 #[derive(Debug, Clone, Args)]
@@ -41,5 +42,37 @@ pub fn subunit(args: SubunitArgs, v: Verbosity) -> Result<u8, Failure> {
         done.records,
         done.other_bytes
     );
+    Ok(exit::OK)
+}
+
+/// `junit`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct JunitArgs {
+    /// Inputs: subunit v2 or v1 streams, `-` for stdin, `.stestr`/`.testrepository`
+    /// directories (their latest run) or DIR@N, JUnit XML reports, http(s) URLs; plain
+    /// or gzipped. Several are one run.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The report's name (default: the first input's file name).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// Runs `junit`; returns the exit code.
+pub fn junit(args: JunitArgs, v: Verbosity) -> Result<u8, Failure> {
+    let settings = JunitSettings {
+        inputs: args.inputs,
+        output: args.output,
+        name: args.name,
+    };
+    let done = to_junit(
+        &settings,
+        &Bars::new(v.quiet),
+        &mut std::io::stdout().lock(),
+    )?;
+    tracing::info!("wrote {} record(s)", done.records);
     Ok(exit::OK)
 }

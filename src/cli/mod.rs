@@ -354,6 +354,10 @@ pub enum Command {
         #[command(subcommand)]
         command: treeherder::TreeherderCommand,
     },
+    /// Write any run (subunit, a repository, JUnit XML) as JUnit XML (the dialect
+    /// Jenkins, GitLab and GitHub's reporters read).
+    #[command(after_help = exit_help::LOCAL)]
+    Junit(convert::JunitArgs),
     /// Write any run (subunit, a repository, JUnit XML) as a subunit v2 stream.
     #[command(after_help = exit_help::LOCAL)]
     Subunit(convert::SubunitArgs),
@@ -388,6 +392,7 @@ pub fn main_resultpipe() -> u8 {
         Command::Pulse { command } => pulse::run(command, v),
         Command::Splunk { command } => splunk::run(command),
         Command::Treeherder { command } => treeherder::run(command, v),
+        Command::Junit(args) => convert::junit(args, v),
         Command::Subunit(args) => convert::subunit(args, v),
         Command::Task { command } => task::run(command, v),
         Command::Worker(args) => task::worker_cmd(*args, v),

@@ -2,6 +2,7 @@
 
 pub mod details;
 pub mod hec;
+pub mod junit;
 pub mod oct_csv;
 pub mod oct_report;
 pub mod output;

@@ -9,7 +9,11 @@
 //!   or documents in one file are all read;
 //! - a testcase's id is `classname.name` (`name` alone without a classname, or when the
 //!   name already starts with it); status precedence failure > error > skipped >
-//!   success; an `error` is a failure tagged `junit:error`;
+//!   success; an `error` is a failure tagged `junit:error`; `skipped type="xfail"`
+//!   (pytest's `pytest.xfail`) is an expected failure, a failure of type
+//!   `unexpected success` (unittest's `_UnexpectedSuccess`) an unexpected success;
+//!   properties `tag` and `worker` (as `resultpipe junit` writes them) are tags and the
+//!   worker;
 //! - `flakyFailure`/`flakyError`/`rerunFailure`/`rerunError` are earlier attempts (each
 //!   a failed record tagged `junit:rerun` before the testcase's own), and a testcase seen again is another
 //!   attempt, so a test that failed and then passed is flaky, as in a subunit run;
@@ -66,11 +70,58 @@ pub struct JunitStats {
 struct Attempt {
     status: Option<Status>,
     error: bool,
+    /// A `skipped type="xfail"` (ours, pytest's `pytest.xfail`): an expected failure.
+    xfail: bool,
+    /// A failure of type `unexpected success` (ours, unittest's `_UnexpectedSuccess`).
+    uxsuccess: bool,
     text: Capped,
+    /// The status element being read: its `type: message` line, its message, and its
+    /// text so far (the line is kept only when the text does not already hold the
+    /// message, as pytest's, nextest's and our own tracebacks do).
+    head: Option<(String, String)>,
+    elem: String,
     stdout: Capped,
     stderr: Capped,
     timestamp: Option<Timestamp>,
     time: Option<f64>,
+}
+
+/// `type: message` of a status element, and its message.
+fn status_head(kind: Option<String>, message: Option<String>) -> Option<(String, String)> {
+    // the types `resultpipe junit` writes say the status, not what went wrong
+    let kind = kind.filter(|k| {
+        !matches!(
+            k.as_str(),
+            "" | "xfail" | "unexpected success" | "unfinished"
+        )
+    });
+    let message = message.filter(|m| !m.is_empty());
+    match (kind, message) {
+        (Some(k), Some(m)) => Some((format!("{k}: {m}"), m)),
+        (Some(k), None) => Some((k.clone(), k)),
+        (None, Some(m)) => Some((m.clone(), m)),
+        (None, None) => None,
+    }
+}
+
+impl Attempt {
+    /// The status element ended: its head line (unless its text holds the message)
+    /// and its text join what the attempt has.
+    fn close_status(&mut self) {
+        let elem = std::mem::take(&mut self.elem);
+        if let Some((line, message)) = self.head.take()
+            && !elem.contains(message.trim())
+        {
+            if !self.text.is_empty() {
+                self.text.push("\n");
+            }
+            self.text.push(&line);
+            self.text.push("\n");
+        }
+        if !elem.is_empty() {
+            self.text.push(&elem);
+        }
+    }
 }
 
 /// Text kept up to [`OUTPUT_CAP`]: the head and a sliding tail.
@@ -141,6 +192,9 @@ struct Case {
     earlier: Vec<Attempt>,
     own: Attempt,
     properties: String,
+    /// Tags and the worker given as properties.
+    tags: Vec<String>,
+    worker: Option<String>,
     /// Where text goes: 0 nowhere, else the element collecting it.
     into: Into,
     /// Inside a `flaky*`/`rerun*` element.
@@ -370,19 +424,17 @@ impl<S: EventSink> Reader<'_, S> {
                         if new_rank > rank(a.status, a.error) {
                             a.status = Some(status);
                             a.error = name == b"error";
+                            let kind = attr(b"type").unwrap_or_default();
+                            a.xfail = status == Status::Skip
+                                && matches!(kind.as_str(), "xfail" | "pytest.xfail");
+                            a.uxsuccess = name == b"failure"
+                                && (kind == "unexpected success"
+                                    || kind.ends_with("_UnexpectedSuccess"));
                         }
-                        let head: String = [attr(b"type"), attr(b"message")]
-                            .into_iter()
-                            .flatten()
-                            .filter(|s| !s.is_empty())
-                            .collect::<Vec<_>>()
-                            .join(": ");
-                        if !head.is_empty() {
-                            if !a.text.is_empty() {
-                                a.text.push("\n");
-                            }
-                            a.text.push(&head);
-                            a.text.push("\n");
+                        a.head = status_head(attr(b"type"), attr(b"message"));
+                        a.elem.clear();
+                        if empty {
+                            a.close_status();
                         }
                     }
                     if !empty {
@@ -398,15 +450,9 @@ impl<S: EventSink> Reader<'_, S> {
                         time: attr(b"time").and_then(|t| parse_time(&t)),
                         ..Attempt::default()
                     };
-                    let head: String = [attr(b"type"), attr(b"message")]
-                        .into_iter()
-                        .flatten()
-                        .filter(|s| !s.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(": ");
-                    if !head.is_empty() {
-                        a.text.push(&head);
-                        a.text.push("\n");
+                    a.head = status_head(attr(b"type"), attr(b"message"));
+                    if empty {
+                        a.close_status();
                     }
                     case.earlier.push(a);
                     case.in_rerun = !empty;
@@ -417,6 +463,15 @@ impl<S: EventSink> Reader<'_, S> {
                 b"property" => {
                     if let Some(n) = attr(b"name") {
                         let v = attr(b"value").unwrap_or_default();
+                        // what `resultpipe junit` writes of a record's tags and worker
+                        if n == "tag" && !v.is_empty() {
+                            case.tags.push(v);
+                            return;
+                        }
+                        if n == "worker" && !v.is_empty() {
+                            case.worker = Some(v);
+                            return;
+                        }
                         case.properties.push_str(&format!("{n}={v}"));
                         if empty || !v.is_empty() {
                             case.properties.push('\n');
@@ -553,6 +608,8 @@ impl<S: EventSink> Reader<'_, S> {
             earlier: Vec::new(),
             own,
             properties,
+            tags: Vec::new(),
+            worker: None,
             into: Into::Nothing,
             in_rerun: false,
         });
@@ -566,7 +623,13 @@ impl<S: EventSink> Reader<'_, S> {
                 Some(&mut case.own)
             };
             match (case.into, attempt) {
-                (Into::Text, Some(a)) => a.text.push(s),
+                (Into::Text, Some(a)) => {
+                    if a.elem.len() < OUTPUT_CAP {
+                        a.elem.push_str(s);
+                    } else {
+                        a.text.push(s);
+                    }
+                }
                 (Into::Stdout, Some(a)) => a.stdout.push(s),
                 (Into::Stderr, Some(a)) => a.stderr.push(s),
                 (Into::Property, _) => case.properties.push_str(s),
@@ -590,7 +653,23 @@ impl<S: EventSink> Reader<'_, S> {
                 }
                 b"flakyFailure" | b"flakyError" | b"rerunFailure" | b"rerunError" => {
                     if let Some(c) = self.case.as_mut() {
+                        if let Some(a) = c.earlier.last_mut() {
+                            a.close_status();
+                        }
                         c.in_rerun = false;
+                        c.into = Into::Nothing;
+                    }
+                }
+                b"failure" | b"error" | b"skipped" => {
+                    if let Some(c) = self.case.as_mut() {
+                        let a = if c.in_rerun {
+                            c.earlier.last_mut()
+                        } else {
+                            Some(&mut c.own)
+                        };
+                        if let Some(a) = a {
+                            a.close_status();
+                        }
                         c.into = Into::Nothing;
                     }
                 }
@@ -642,7 +721,12 @@ impl<S: EventSink> Reader<'_, S> {
         attempts.push(std::mem::take(&mut case.own));
         let last = attempts.len() - 1;
         for (i, mut a) in attempts.into_iter().enumerate() {
-            let status = a.status.unwrap_or(Status::Success);
+            let status = match a.status {
+                Some(Status::Skip) if a.xfail => Status::XFail,
+                Some(Status::Fail) if a.uxsuccess => Status::UxSuccess,
+                Some(s) => s,
+                None => Status::Success,
+            };
             let secs = a.time.unwrap_or(0.0);
             // where the attempt starts: its timestamp, else its suite's clock, else ours
             let start = a
@@ -656,7 +740,7 @@ impl<S: EventSink> Reader<'_, S> {
                     None => self.clock = stop,
                 }
             }
-            let mut tags: Vec<&str> = Vec::new();
+            let mut tags: Vec<&str> = case.tags.iter().map(String::as_str).collect();
             if let Some(t) = &suite_tag {
                 tags.push(t);
             }
@@ -667,7 +751,9 @@ impl<S: EventSink> Reader<'_, S> {
                 tags.push("junit:rerun");
             }
             let id = case.id.as_str();
+            let route = case.worker.as_deref();
             let mut ev = Event::status(Status::InProgress, id);
+            ev.route_code = route;
             ev.timestamp = Some(start);
             ev.tags = Some(&tags);
             self.sink.event(&ev, 0);
@@ -690,6 +776,7 @@ impl<S: EventSink> Reader<'_, S> {
                     continue;
                 }
                 let mut ev = Event::status(Status::Unknown, id);
+                ev.route_code = route;
                 ev.file = Some(FileChunk {
                     name: file,
                     mime: Some("text/plain; charset=utf8"),
@@ -699,6 +786,7 @@ impl<S: EventSink> Reader<'_, S> {
                 self.sink.event(&ev, 0);
             }
             let mut ev = Event::status(status, id);
+            ev.route_code = route;
             ev.timestamp = Some(stop);
             self.sink.event(&ev, 0);
         }

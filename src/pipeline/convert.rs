@@ -1,5 +1,6 @@
 //! Converting a run to another format: `resultpipe subunit` writes any run (subunit v2
-//! or v1, a repository, JUnit XML) as a subunit v2 stream.
+//! or v1, a repository, JUnit XML) as a subunit v2 stream, `resultpipe junit` as JUnit
+//! XML.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -117,4 +118,85 @@ pub fn to_subunit(
         f.commit().map_err(write_err)?;
     }
     Ok(done)
+}
+
+/// What to write as JUnit XML, and where.
+#[derive(Debug, Clone)]
+pub struct JunitSettings {
+    /// The inputs (several are one run).
+    pub inputs: Vec<PathBuf>,
+    /// The file to write (atomically); `None` is stdout.
+    pub output: Option<PathBuf>,
+    /// The report's name (`testsuites name`); default: the first input's file name.
+    pub name: Option<String>,
+}
+
+/// Reads every input and writes the run as one JUnit XML report. The records are held
+/// until the end (a testsuite per class needs them all); attachments are capped as
+/// they are written.
+pub fn to_junit(
+    settings: &JunitSettings,
+    progress: &dyn Progress,
+    stdout: &mut dyn Write,
+) -> Result<Converted, Error> {
+    let sources = all_sources(&settings.inputs).map_err(Error::input)?;
+    let mut records = Vec::new();
+    let mut other = 0u64;
+    for source in &sources {
+        let label = source.label();
+        let report = read_source(
+            source,
+            progress,
+            |_, _| (),
+            &mut |r, _, ()| records.push(r.clone()),
+            &mut |b| other += b.len() as u64,
+        )
+        .map_err(|e| Error::input(InputError::new(&label, e)))?;
+        if report.records == 0 {
+            tracing::warn!("{label}: no test results in it");
+        }
+    }
+    if other > 0 {
+        tracing::info!("{other} byte(s) of output that belonged to no test are not in the report");
+    }
+    let name = settings.name.clone().unwrap_or_else(|| {
+        sources
+            .first()
+            .map(|s| {
+                let l = s.label();
+                l.rsplit('/').next().unwrap_or(&l).to_owned()
+            })
+            .unwrap_or_default()
+    });
+    let write_err = |e: std::io::Error| {
+        let what = settings
+            .output
+            .as_ref()
+            .map_or("stdout".to_owned(), |p| p.display().to_string());
+        Error::output(Context::new(format!("cannot write {what}"), e))
+    };
+    match &settings.output {
+        Some(p) => {
+            let dir = super::report::parent_dir(p);
+            let file_name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| Error::input(format!("{}: not a file name", p.display())))?;
+            let mut f = std::fs::create_dir_all(dir)
+                .and_then(|()| AtomicFile::create(dir, &file_name, false))
+                .map_err(write_err)?;
+            crate::emit::junit::write_junit(&mut f, &name, &records).map_err(write_err)?;
+            f.commit().map_err(write_err)?;
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(stdout);
+            crate::emit::junit::write_junit(&mut out, &name, &records)
+                .and_then(|()| out.flush())
+                .map_err(write_err)?;
+        }
+    }
+    Ok(Converted {
+        records: records.len() as u64,
+        other_bytes: other,
+    })
 }

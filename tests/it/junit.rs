@@ -323,3 +323,166 @@ fn junit_to_subunit_is_read_by_python_subunit_and_back_by_us() {
         );
     }
 }
+
+/// What a record is in a round trip: id, status, worker, tags (those JUnit readers add
+/// left out) and traceback text.
+fn essence(r: &TestRecord) -> (String, Status, Option<String>, Vec<String>, String) {
+    let mut tags: Vec<String> = r
+        .tags
+        .iter()
+        .filter(|t| !t.starts_with("suite:") && !t.starts_with("junit:"))
+        .cloned()
+        .collect();
+    tags.sort();
+    // the traceback as the run model finds it (`traceback`, or e.g. a subtest's
+    // `traceback (i=2)`): JUnit has one failure text, read back as `traceback`
+    let tb = r
+        .traceback()
+        .map(|a| String::from_utf8_lossy(&a.data).trim().to_owned())
+        .unwrap_or_default();
+    (r.id.clone(), r.status, r.route_code.clone(), tags, tb)
+}
+
+#[test]
+fn subunit_to_junit_to_records_keeps_ids_statuses_attempts_tags_and_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    for input in [
+        "subunit/statuses/stream.subunit",
+        "subunit/attachments/stream.subunit",
+        "stackviz/own_stestr_2workers/input/testrepository.subunit",
+        "stackviz/tempest_fixture/input/tempest.subunit",
+        "report/triage-s1.subunit",
+    ] {
+        let path = testdata(input);
+        let (records, _, _) = read(&path).unwrap();
+        let xml = tmp.path().join("out.xml");
+        let o = crate::support::resultpipe()
+            .arg("junit")
+            .arg(&path)
+            .arg("-o")
+            .arg(&xml)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{input}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // well-formed for an independent parser (Python's expat)
+        let o = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])",
+            ])
+            .arg(&xml)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{input}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let (back, report, _) = read(&xml).unwrap();
+        assert_eq!(report.format, Some(Format::JUnit));
+        // the same records: every attempt's id, status and traceback; the last attempt's
+        // worker and tags too (JUnit has properties per testcase, not per rerun)
+        let finals = |rs: &[TestRecord]| {
+            let mut last: std::collections::BTreeMap<String, &TestRecord> = Default::default();
+            let mut all: Vec<(String, Status, String)> = Vec::new();
+            for r in rs.iter().filter(|r| r.status.is_final()) {
+                let e = essence(r);
+                all.push((e.0.clone(), e.1, e.4));
+                let keep = last.get(&r.id).is_none_or(|l| l.start <= r.start);
+                if keep {
+                    last.insert(r.id.clone(), r);
+                }
+            }
+            all.sort();
+            let last: Vec<_> = last.values().map(|r| essence(r)).collect();
+            (all, last)
+        };
+        let (want_all, want_last) = finals(&records);
+        let (got_all, got_last) = finals(&back);
+        assert_eq!(got_all.len(), want_all.len(), "{input}");
+        for (g, w) in got_all.iter().zip(&want_all) {
+            assert_eq!(g, w, "{input}");
+        }
+        for (g, w) in got_last.iter().zip(&want_last) {
+            assert_eq!(g, w, "{input}");
+        }
+        // stdout and every other attachment's text is in the test's system-out
+        for r in records.iter().filter(|r| r.status.is_final()) {
+            let b = back
+                .iter()
+                .find(|b| b.id == r.id && b.start == r.start)
+                .unwrap_or_else(|| panic!("{input}: {} at {:?}", r.id, r.start));
+            for a in r
+                .attachments
+                .iter()
+                .filter(|a| !matches!(a.name.as_str(), "traceback" | "reason" | "stderr"))
+            {
+                // binary attachments go as base64: their text is not expected
+                let Ok(text) = std::str::from_utf8(&a.data) else {
+                    continue;
+                };
+                if text
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                {
+                    continue;
+                }
+                let out = b
+                    .attachment("stdout")
+                    .map(|s| String::from_utf8_lossy(&s.data).into_owned())
+                    .unwrap_or_default();
+                assert!(
+                    out.contains(text.trim()),
+                    "{input}: {} lost {}",
+                    r.id,
+                    a.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn junit_to_subunit_to_junit_keeps_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    for case in [
+        "own-pytest9-xunit2-logging-all",
+        "own-nextest-0.9.143-retries",
+        "own-surefire-2.22.3-rerun",
+        "dorny-phpunit",
+    ] {
+        let input = testdata(&format!("junit/cases/{case}/input.xml"));
+        let stream = tmp.path().join("s.subunit");
+        let xml = tmp.path().join("back.xml");
+        for (cmd, from, to) in [("subunit", &input, &stream), ("junit", &stream, &xml)] {
+            let o = crate::support::resultpipe()
+                .arg(cmd)
+                .arg(from)
+                .arg("-o")
+                .arg(to)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{case} {cmd}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let (first, _, _) = read(&input).unwrap();
+        let (back, _, _) = read(&xml).unwrap();
+        let key = |r: &TestRecord| {
+            let (id, status, _, _, tb) = essence(r);
+            let out = r.attachment("stdout").map(|a| !a.data.is_empty());
+            (id, status, tb, out, r.duration_micros().map(|d| d / 1000))
+        };
+        let mut a: Vec<_> = first.iter().map(key).collect();
+        let mut b: Vec<_> = back.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{case}");
+    }
+}

@@ -1,0 +1,478 @@
+//! JUnit XML out, in the dialect Jenkins, GitLab and the GitHub reporters all read (the
+//! shape cargo-nextest writes): a `testsuites` root, a `testsuite` per class, each
+//! testcase with `name`, `classname`, `time` and `timestamp`; `failure` (or `error`
+//! for a record tagged `junit:error`, and for a test that never finished) with the
+//! traceback's last line as `message`; `skipped` with the reason (`type="xfail"` for an
+//! expected failure); earlier attempts as `flakyFailure` (the test passed in the end) or
+//! `rerunFailure` (it did not), each with its own time and output; tags and the worker
+//! as properties; attachments as `system-out` (stdout and any other) and `system-err`.
+//! Text that XML 1.0 cannot hold (control characters) becomes U+FFFD; each attachment
+//! is capped at [`OUTPUT_CAP`] bytes, head and tail kept.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::model::{Status, TestRecord, Timestamp};
+
+/// Bytes of one attachment written; beyond it, its head and tail (half each).
+pub const OUTPUT_CAP: usize = 1 << 20;
+
+/// A test id split into (classname, name): at the last `.` before the first `(` or
+/// `[`, so that `pkg.mod.Class.test_x[1.5]` is (`pkg.mod.Class`, `test_x[1.5]`) and
+/// `setUpClass (pkg.Class)` has no class. Reading joins them back with a `.`.
+pub fn split_id(id: &str) -> (&str, &str) {
+    let stop = id.find(['(', '[']).unwrap_or(id.len());
+    match id[..stop].rfind('.') {
+        Some(dot) => (&id[..dot], &id[dot + 1..]),
+        None => ("", id),
+    }
+}
+
+/// `s` escaped for XML text or a double-quoted attribute, characters XML 1.0 cannot
+/// hold replaced.
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
+}
+
+/// An attachment's text, capped.
+fn capped(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(data);
+    if text.len() <= OUTPUT_CAP {
+        return text.into_owned();
+    }
+    let mut head = OUTPUT_CAP / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - OUTPUT_CAP / 2;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}\n[{} bytes omitted]\n{}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    )
+}
+
+fn secs(r: &TestRecord) -> f64 {
+    r.duration_secs().unwrap_or(0.0).max(0.0)
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    let days = t.secs.div_euclid(86_400);
+    let rem = t.secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        t.nanos / 1_000
+    )
+}
+
+/// (year, month, day) of days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The first line worth showing of a traceback: its last non-blank line.
+fn last_line(r: &TestRecord) -> Option<String> {
+    r.traceback().map(|a| {
+        String::from_utf8_lossy(&a.data)
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    })
+}
+
+/// What one test looks like in JUnit: its attempts, the last one deciding.
+struct Test<'a> {
+    name: &'a str,
+    attempts: Vec<&'a TestRecord>,
+}
+
+/// Counts of a suite or the whole report.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+    time: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Pass,
+    Failure,
+    Error,
+    Skip,
+}
+
+fn outcome(r: &TestRecord) -> Outcome {
+    match r.status {
+        Status::Success => Outcome::Pass,
+        Status::Skip | Status::XFail => Outcome::Skip,
+        Status::Fail if r.tags.iter().any(|t| t == "junit:error") => Outcome::Error,
+        Status::Fail | Status::UxSuccess => Outcome::Failure,
+        _ => Outcome::Error,
+    }
+}
+
+/// Writes the records of a run as one JUnit XML report named `name`.
+pub fn write_junit(out: &mut impl Write, name: &str, records: &[TestRecord]) -> io::Result<()> {
+    // class → tests in first-seen order; a test's attempts in the order they came
+    let mut classes: Vec<(&str, Vec<Test<'_>>)> = Vec::new();
+    let mut class_index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut test_index: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for r in records {
+        if let Some(&(c, t)) = test_index.get(r.id.as_str()) {
+            classes[c].1[t].attempts.push(r);
+            continue;
+        }
+        let (class, test) = split_id(&r.id);
+        let c = *class_index.entry(class).or_insert_with(|| {
+            classes.push((class, Vec::new()));
+            classes.len() - 1
+        });
+        classes[c].1.push(Test {
+            name: test,
+            attempts: vec![r],
+        });
+        test_index.insert(r.id.as_str(), (c, classes[c].1.len() - 1));
+    }
+    let mut total = Counts::default();
+    let mut body = String::new();
+    let first = records.iter().filter_map(|r| r.start).min();
+    for (class, tests) in &classes {
+        let mut c = Counts::default();
+        let mut cases = String::new();
+        let suite_start = tests
+            .iter()
+            .flat_map(|t| &t.attempts)
+            .filter_map(|r| r.start)
+            .min();
+        for t in tests {
+            let last = t.attempts[t.attempts.len() - 1];
+            c.tests += 1;
+            let o = outcome(last);
+            match o {
+                Outcome::Failure => c.failures += 1,
+                Outcome::Error => c.errors += 1,
+                Outcome::Skip => c.skipped += 1,
+                Outcome::Pass => {}
+            }
+            c.time += t.attempts.iter().map(|r| secs(r)).sum::<f64>();
+            write_case(&mut cases, class, t, o);
+        }
+        let _ = write!(
+            body,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\"",
+            esc(if class.is_empty() {
+                "(no class)"
+            } else {
+                class
+            }),
+            c.tests,
+            c.failures,
+            c.errors,
+            c.skipped,
+            c.time
+        );
+        if let Some(t) = suite_start {
+            let _ = write!(body, " timestamp=\"{}\"", rfc3339(t));
+        }
+        body.push_str(">\n");
+        body.push_str(&cases);
+        body.push_str("  </testsuite>\n");
+        total.tests += c.tests;
+        total.failures += c.failures;
+        total.errors += c.errors;
+        total.skipped += c.skipped;
+        total.time += c.time;
+    }
+    let mut head = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = write!(
+        head,
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\"",
+        esc(name),
+        total.tests,
+        total.failures,
+        total.errors,
+        total.skipped,
+        total.time
+    );
+    if let Some(t) = first {
+        let _ = write!(head, " timestamp=\"{}\"", rfc3339(t));
+    }
+    head.push_str(">\n");
+    out.write_all(head.as_bytes())?;
+    out.write_all(body.as_bytes())?;
+    out.write_all(b"</testsuites>\n")
+}
+
+fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
+    let last = t.attempts[t.attempts.len() - 1];
+    let _ = write!(
+        out,
+        "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.6}\"",
+        esc(t.name),
+        esc(class),
+        secs(last)
+    );
+    if let Some(s) = last.start {
+        let _ = write!(out, " timestamp=\"{}\"", rfc3339(s));
+    }
+    out.push_str(">\n");
+    // properties: the worker and the tags (other than those JUnit says itself)
+    let tags: Vec<&String> = last
+        .tags
+        .iter()
+        .filter(|t| *t != "junit:error" && *t != "junit:rerun")
+        .collect();
+    // a JUnit report's own properties (and file/line), as read, go back as properties
+    let read_properties: Vec<(String, String)> = last
+        .attachment("properties")
+        .map(|a| {
+            String::from_utf8_lossy(&a.data)
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if last.route_code.is_some() || !tags.is_empty() || !read_properties.is_empty() {
+        out.push_str("      <properties>\n");
+        for (k, v) in &read_properties {
+            let _ = writeln!(
+                out,
+                "        <property name=\"{}\" value=\"{}\"/>",
+                esc(k),
+                esc(v)
+            );
+        }
+        if let Some(w) = &last.route_code {
+            let _ = writeln!(
+                out,
+                "        <property name=\"worker\" value=\"{}\"/>",
+                esc(w)
+            );
+        }
+        for tag in tags {
+            let _ = writeln!(
+                out,
+                "        <property name=\"tag\" value=\"{}\"/>",
+                esc(tag)
+            );
+        }
+        out.push_str("      </properties>\n");
+    }
+    let message = |r: &TestRecord| {
+        last_line(r)
+            .map(|m| format!(" message=\"{}\"", esc(&m)))
+            .unwrap_or_default()
+    };
+    let kind = |r: &TestRecord| -> &'static str {
+        match r.status {
+            Status::UxSuccess => " type=\"unexpected success\"",
+            Status::Fail => "",
+            _ => " type=\"unfinished\"",
+        }
+    };
+    let traceback = |r: &TestRecord| r.traceback().map(|a| capped(&a.data)).unwrap_or_default();
+    match o {
+        Outcome::Failure | Outcome::Error => {
+            let el = if o == Outcome::Error {
+                "error"
+            } else {
+                "failure"
+            };
+            let text = if last.status.is_final() {
+                traceback(last)
+            } else {
+                "the test never finished (no final status before the end of the run)".into()
+            };
+            let _ = writeln!(
+                out,
+                "      <{el}{}{}>{}</{el}>",
+                message(last),
+                kind(last),
+                esc(&text)
+            );
+        }
+        Outcome::Skip => {
+            // a skip's reason, or an expected failure's traceback
+            let text = last
+                .attachment("reason")
+                .or_else(|| last.traceback())
+                .map(|a| capped(&a.data))
+                .unwrap_or_default();
+            let kind = if last.status == Status::XFail {
+                " type=\"xfail\""
+            } else {
+                ""
+            };
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim();
+            if text.trim().is_empty() {
+                let _ = writeln!(out, "      <skipped{kind}/>");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "      <skipped{kind} message=\"{}\">{}</skipped>",
+                    esc(first),
+                    esc(&text)
+                );
+            }
+        }
+        Outcome::Pass => {}
+    }
+    // earlier attempts: flaky when the test passed in the end, reruns when it did not
+    let el = if o == Outcome::Pass {
+        "flakyFailure"
+    } else {
+        "rerunFailure"
+    };
+    for r in &t.attempts[..t.attempts.len() - 1] {
+        if r.status == Status::Success {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "      <{el}{}{} time=\"{:.6}\"",
+            message(r),
+            kind(r),
+            secs(r)
+        );
+        if let Some(s) = r.start {
+            let _ = write!(out, " timestamp=\"{}\"", rfc3339(s));
+        }
+        out.push_str(">\n");
+        let _ = writeln!(
+            out,
+            "        <stackTrace>{}</stackTrace>",
+            esc(&traceback(r))
+        );
+        write_output(out, r, "        ");
+        let _ = writeln!(out, "      </{el}>");
+    }
+    write_output(out, last, "      ");
+    out.push_str("    </testcase>\n");
+}
+
+/// `system-out` (stdout, then any other attachment but the traceback, reason and
+/// properties, each under a `[name]` line; binary ones in base64) and `system-err`
+/// (stderr).
+fn write_output(out: &mut String, r: &TestRecord, indent: &str) {
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    for a in &r.attachments {
+        match a.name.as_str() {
+            "traceback" | "reason" | "properties" => {}
+            "stdout" => stdout.insert_str(0, &capped(&a.data)),
+            "stderr" => stderr.push_str(&capped(&a.data)),
+            other => {
+                if !stdout.is_empty() && !stdout.ends_with('\n') {
+                    stdout.push('\n');
+                }
+                let text = a.mime.as_deref().is_none_or(|m| m.starts_with("text/"))
+                    || std::str::from_utf8(&a.data).is_ok_and(|t| {
+                        !t.chars()
+                            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                    });
+                if text {
+                    let _ = writeln!(stdout, "[{other}]");
+                    stdout.push_str(&capped(&a.data));
+                } else {
+                    // bytes XML cannot hold, kept as base64
+                    use base64::Engine as _;
+                    let data = &a.data[..a.data.len().min(OUTPUT_CAP)];
+                    let _ = writeln!(
+                        stdout,
+                        "[{other}; {}; {} bytes, base64]",
+                        a.mime.as_deref().unwrap_or("application/octet-stream"),
+                        a.data.len()
+                    );
+                    stdout.push_str(&base64::engine::general_purpose::STANDARD.encode(data));
+                }
+            }
+        }
+    }
+    if !stdout.is_empty() {
+        let _ = writeln!(out, "{indent}<system-out>{}</system-out>", esc(&stdout));
+    }
+    if !stderr.is_empty() {
+        let _ = writeln!(out, "{indent}<system-err>{}</system-err>", esc(&stderr));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_split_before_parameters() {
+        assert_eq!(
+            split_id("pkg.mod.Class.test_x"),
+            ("pkg.mod.Class", "test_x")
+        );
+        assert_eq!(split_id("pkg.C.test_x[1.5]"), ("pkg.C", "test_x[1.5]"));
+        assert_eq!(split_id("setUpClass (pkg.C)"), ("", "setUpClass (pkg.C)"));
+        assert_eq!(split_id("test_plain"), ("", "test_plain"));
+    }
+
+    #[test]
+    fn times_are_rfc3339() {
+        assert_eq!(
+            rfc3339(Timestamp::new(1_232_146_633, 727_000_000)),
+            "2009-01-16T22:57:13.727000+00:00"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::new(0, 0)),
+            "1970-01-01T00:00:00.000000+00:00"
+        );
+    }
+
+    #[test]
+    fn text_xml_cannot_hold_is_replaced() {
+        assert_eq!(
+            esc("a<b>&\"c\u{1b}[0m\td"),
+            "a&lt;b&gt;&amp;&quot;c\u{FFFD}[0m\td"
+        );
+    }
+}
