@@ -173,32 +173,49 @@ pub fn write_junit(out: &mut impl Write, name: &str, records: &[TestRecord]) -> 
         });
         test_index.insert(r.id.as_str(), (c, classes[c].1.len() - 1));
     }
-    let mut total = Counts::default();
-    let mut body = String::new();
-    let first = records.iter().filter_map(|r| r.start).min();
-    for (class, tests) in &classes {
-        let mut c = Counts::default();
-        let mut cases = String::new();
-        let suite_start = tests
-            .iter()
-            .flat_map(|t| &t.attempts)
-            .filter_map(|r| r.start)
-            .min();
-        for t in tests {
-            let last = t.attempts[t.attempts.len() - 1];
-            c.tests += 1;
-            let o = outcome(last);
-            match o {
-                Outcome::Failure => c.failures += 1,
-                Outcome::Error => c.errors += 1,
-                Outcome::Skip => c.skipped += 1,
-                Outcome::Pass => {}
+    // counts first (the root and each suite carry theirs), then the suites, streamed
+    let counts: Vec<Counts> = classes
+        .iter()
+        .map(|(_, tests)| {
+            let mut c = Counts::default();
+            for t in tests {
+                c.tests += 1;
+                match outcome(t.attempts[t.attempts.len() - 1]) {
+                    Outcome::Failure => c.failures += 1,
+                    Outcome::Error => c.errors += 1,
+                    Outcome::Skip => c.skipped += 1,
+                    Outcome::Pass => {}
+                }
+                c.time += t.attempts.iter().map(|r| secs(r)).sum::<f64>();
             }
-            c.time += t.attempts.iter().map(|r| secs(r)).sum::<f64>();
-            write_case(&mut cases, class, t, o);
-        }
+            c
+        })
+        .collect();
+    let total = counts.iter().fold(Counts::default(), |a, c| Counts {
+        tests: a.tests + c.tests,
+        failures: a.failures + c.failures,
+        errors: a.errors + c.errors,
+        skipped: a.skipped + c.skipped,
+        time: a.time + c.time,
+    });
+    let mut buf = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = write!(
+        buf,
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\"",
+        esc(name),
+        total.tests,
+        total.failures,
+        total.errors,
+        total.skipped,
+        total.time
+    );
+    if let Some(t) = records.iter().filter_map(|r| r.start).min() {
+        let _ = write!(buf, " timestamp=\"{}\"", rfc3339(t));
+    }
+    buf.push_str(">\n");
+    for ((class, tests), c) in classes.iter().zip(&counts) {
         let _ = write!(
-            body,
+            buf,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\"",
             esc(if class.is_empty() {
                 "(no class)"
@@ -211,36 +228,31 @@ pub fn write_junit(out: &mut impl Write, name: &str, records: &[TestRecord]) -> 
             c.skipped,
             c.time
         );
+        let suite_start = tests
+            .iter()
+            .flat_map(|t| &t.attempts)
+            .filter_map(|r| r.start)
+            .min();
         if let Some(t) = suite_start {
-            let _ = write!(body, " timestamp=\"{}\"", rfc3339(t));
+            let _ = write!(buf, " timestamp=\"{}\"", rfc3339(t));
         }
-        body.push_str(">\n");
-        body.push_str(&cases);
-        body.push_str("  </testsuite>\n");
-        total.tests += c.tests;
-        total.failures += c.failures;
-        total.errors += c.errors;
-        total.skipped += c.skipped;
-        total.time += c.time;
+        buf.push_str(">\n");
+        for t in tests {
+            write_case(
+                &mut buf,
+                class,
+                t,
+                outcome(t.attempts[t.attempts.len() - 1]),
+            );
+            if buf.len() >= 1 << 20 {
+                out.write_all(buf.as_bytes())?;
+                buf.clear();
+            }
+        }
+        buf.push_str("  </testsuite>\n");
     }
-    let mut head = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = write!(
-        head,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\"",
-        esc(name),
-        total.tests,
-        total.failures,
-        total.errors,
-        total.skipped,
-        total.time
-    );
-    if let Some(t) = first {
-        let _ = write!(head, " timestamp=\"{}\"", rfc3339(t));
-    }
-    head.push_str(">\n");
-    out.write_all(head.as_bytes())?;
-    out.write_all(body.as_bytes())?;
-    out.write_all(b"</testsuites>\n")
+    buf.push_str("</testsuites>\n");
+    out.write_all(buf.as_bytes())
 }
 
 fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
