@@ -36,22 +36,7 @@ pub fn to_subunit(
     stdout: &mut dyn Write,
 ) -> Result<Converted, Error> {
     let sources = all_sources(&settings.inputs).map_err(Error::input)?;
-    let mut file = match &settings.output {
-        Some(p) => {
-            let dir = super::report::parent_dir(p);
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .ok_or_else(|| Error::input(format!("{}: not a file name", p.display())))?;
-            std::fs::create_dir_all(dir)
-                .and_then(|()| AtomicFile::create(dir, &name, false))
-                .map(Some)
-                .map_err(|e| {
-                    Error::output(Context::new(format!("cannot write {}", p.display()), e))
-                })?
-        }
-        None => None,
-    };
+    let mut file = settings.output.as_deref().map(open_output).transpose()?;
     let out: &mut dyn Write = match file.as_mut() {
         Some(f) => f,
         None => stdout,
@@ -102,20 +87,14 @@ pub fn to_subunit(
         done,
         failed,
     } = state.into_inner();
-    let write_err = |e: std::io::Error| {
-        let what = settings
-            .output
-            .as_ref()
-            .map_or("stdout".to_owned(), |p| p.display().to_string());
-        Error::output(Context::new(format!("cannot write {what}"), e))
-    };
+    let write_err = write_error(settings.output.as_deref());
     if let Some(e) = failed {
         return Err(write_err(e));
     }
-    w.flush().map_err(write_err)?;
+    w.flush().map_err(&write_err)?;
     drop(w);
     if let Some(f) = file {
-        f.commit().map_err(write_err)?;
+        f.commit().map_err(&write_err)?;
     }
     Ok(done)
 }
@@ -168,35 +147,42 @@ pub fn to_junit(
             })
             .unwrap_or_default()
     });
-    let write_err = |e: std::io::Error| {
-        let what = settings
-            .output
-            .as_ref()
-            .map_or("stdout".to_owned(), |p| p.display().to_string());
-        Error::output(Context::new(format!("cannot write {what}"), e))
-    };
+    let write_err = write_error(settings.output.as_deref());
     match &settings.output {
         Some(p) => {
-            let dir = super::report::parent_dir(p);
-            let file_name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .ok_or_else(|| Error::input(format!("{}: not a file name", p.display())))?;
-            let mut f = std::fs::create_dir_all(dir)
-                .and_then(|()| AtomicFile::create(dir, &file_name, false))
-                .map_err(write_err)?;
-            crate::emit::junit::write_junit(&mut f, &name, &records).map_err(write_err)?;
-            f.commit().map_err(write_err)?;
+            let mut f = open_output(p)?;
+            crate::emit::junit::write_junit(&mut f, &name, &records).map_err(&write_err)?;
+            f.commit().map_err(&write_err)?;
         }
         None => {
             let mut out = std::io::BufWriter::new(stdout);
             crate::emit::junit::write_junit(&mut out, &name, &records)
                 .and_then(|()| out.flush())
-                .map_err(write_err)?;
+                .map_err(&write_err)?;
         }
     }
     Ok(Converted {
         records: records.len() as u64,
         other_bytes: other,
     })
+}
+
+/// The output file, started (atomically written: it appears only when committed).
+fn open_output(path: &std::path::Path) -> Result<AtomicFile, Error> {
+    let dir = super::report::parent_dir(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::input(format!("{}: not a file name", path.display())))?;
+    std::fs::create_dir_all(dir)
+        .and_then(|()| AtomicFile::create(dir, &name, false))
+        .map_err(write_error(Some(path)))
+}
+
+/// An error writing the output (`None`: stdout).
+fn write_error(output: Option<&std::path::Path>) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| {
+        let what = output.map_or("stdout".to_owned(), |p| p.display().to_string());
+        Error::output(Context::new(format!("cannot write {what}"), e))
+    }
 }
