@@ -168,6 +168,34 @@ fn clean_up(url: &str, queue: &str, extra_queues: &[&str], exchanges: &[&str]) {
     });
 }
 
+/// Deletes a test's queues and exchanges when it ends, passed or failed (a failed
+/// test must not leave them on the broker).
+struct Cleanup {
+    url: String,
+    queue: String,
+    queues: Vec<String>,
+    exchanges: Vec<String>,
+}
+
+impl Cleanup {
+    fn new(url: &str, queue: &str) -> Cleanup {
+        Cleanup {
+            url: url.to_owned(),
+            queue: queue.to_owned(),
+            queues: Vec::new(),
+            exchanges: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let queues: Vec<&str> = self.queues.iter().map(String::as_str).collect();
+        let exchanges: Vec<&str> = self.exchanges.iter().map(String::as_str).collect();
+        clean_up(&self.url, &self.queue, &queues, &exchanges);
+    }
+}
+
 /// A worker process; killed when dropped.
 struct Worker {
     child: Child,
@@ -467,10 +495,13 @@ fn three_workers_build_300_tasks_as_the_cli_does_and_publish_every_job() {
         tmp, root, urls, ..
     } = scene();
     let queue = unique("tasks");
+    let mut cleanup = Cleanup::new(URL, &queue);
     let announce = unique("announce");
     let jobs_exchange = format!("exchange/rptest/{}", unique("jobs"));
     let announced = bind_queue(URL, &announce, "#");
     let jobs = bind_queue(URL, &jobs_exchange, "#");
+    cleanup.queues = vec![announced.clone(), jobs.clone()];
+    cleanup.exchanges = vec![announce.clone(), jobs_exchange.clone()];
 
     let tasks: Vec<Value> = (0..300)
         .map(|i| {
@@ -593,12 +624,6 @@ fn three_workers_build_300_tasks_as_the_cli_does_and_publish_every_job() {
         "nothing dead-lettered"
     );
     drop(workers);
-    clean_up(
-        URL,
-        &queue,
-        &[&announced, &jobs],
-        &[&announce, &jobs_exchange],
-    );
 }
 
 #[test]
@@ -620,6 +645,7 @@ fn a_worker_killed_mid_task_loses_nothing() {
         },
     );
     let queue = unique("kill");
+    let _cleanup = Cleanup::new(URL, &queue);
     let args = ["--queue", &queue, "--concurrency", "2", "--no-announce"];
     submit(
         URL,
@@ -694,7 +720,6 @@ fn a_worker_killed_mid_task_loses_nothing() {
     }
     assert_eq!(depth(URL, &queue), 0);
     drop((b, c));
-    clean_up(URL, &queue, &[], &[]);
 }
 
 #[test]
@@ -716,9 +741,12 @@ fn closed_connections_poison_tasks_and_a_failing_server_are_survived() {
         },
     );
     let queue = unique("reconnect");
+    let mut cleanup = Cleanup::new(&url, &queue);
     // the jobs go to the same vhost: the workers' Pulse connection is closed too
     let jobs_exchange = format!("exchange/rptest/{}", unique("jobs"));
     let jobs = bind_queue(&url, &jobs_exchange, "#");
+    cleanup.queues = vec![jobs.clone()];
+    cleanup.exchanges = vec![jobs_exchange.clone()];
     let mut tasks: Vec<Value> = (0..60)
         .map(|i| {
             let mut t = stackviz_task(&format!("t{i}"), &urls[i % urls.len()], &root);
@@ -833,7 +861,6 @@ fn closed_connections_poison_tasks_and_a_failing_server_are_survived() {
         .collect();
     assert_eq!(names.len(), 60, "{names:?}");
     drop((w1, w2));
-    clean_up(&url, &queue, &[&jobs], &[&jobs_exchange]);
 }
 
 #[test]
@@ -853,6 +880,7 @@ fn sigterm_finishes_or_returns_the_tasks_in_flight_and_exits_0() {
         );
     }
     let queue = unique("term");
+    let _cleanup = Cleanup::new(URL, &queue);
     let tasks: Vec<Value> = ["a", "b", "c", "d"]
         .iter()
         .map(|n| stackviz_task(n, &server.url(&format!("/{n}/small.subunit")), &root))
@@ -934,7 +962,6 @@ fn sigterm_finishes_or_returns_the_tasks_in_flight_and_exits_0() {
     );
     assert_eq!(depth(URL, &queue), 0);
     drop(last);
-    clean_up(URL, &queue, &[], &[]);
 }
 
 #[test]
@@ -952,6 +979,7 @@ fn a_task_that_keeps_killing_workers_is_dead_lettered_at_the_delivery_limit() {
         },
     );
     let queue = unique("limit");
+    let _cleanup = Cleanup::new(URL, &queue);
     submit(
         URL,
         &queue,
@@ -992,7 +1020,6 @@ fn a_task_that_keeps_killing_workers_is_dead_lettered_at_the_delivery_limit() {
         dead[0].1
     );
     assert_eq!(depth(URL, &queue), 0);
-    clean_up(URL, &queue, &[], &[]);
 }
 
 #[test]
@@ -1010,6 +1037,7 @@ fn jobs_posted_to_treeherder_and_events_sent_to_splunk_are_the_clis() {
         ..HecConfig::default()
     });
     let queue = unique("rest");
+    let _cleanup = Cleanup::new(URL, &queue);
     let input = &urls[2]; // gzip Content-Encoding
     let mut task = stackviz_task("posted", input, &root);
     task["outputs"]["treeherder"] = json!({
@@ -1086,7 +1114,6 @@ fn jobs_posted_to_treeherder_and_events_sent_to_splunk_are_the_clis() {
         assert!(!logs.contains(secret) && !line.to_string().contains(secret));
     }
     drop(w);
-    clean_up(URL, &queue, &[], &[]);
 }
 
 #[test]
@@ -1183,6 +1210,7 @@ fn inputs_over_the_size_cap_are_refused_declared_or_decoded() {
     .len() as u64;
     assert!(wire < 4096 && big > 4096, "{wire} {big}");
     let queue = unique("cap");
+    let _cleanup = Cleanup::new(URL, &queue);
     submit(
         URL,
         &queue,
@@ -1227,5 +1255,4 @@ fn inputs_over_the_size_cap_are_refused_declared_or_decoded() {
         "{reasons:?}"
     );
     assert!(!root.join("stackviz/declared").exists());
-    clean_up(URL, &queue, &[], &[]);
 }
