@@ -59,6 +59,19 @@ pub struct JunitArgs {
     /// The report's name (default: the first input's file name).
     #[arg(long)]
     pub name: Option<String>,
+    /// `rich` (default), or `subunit2junitxml`: what python-subunit's `subunit2junitxml
+    /// --no-passthrough` writes, byte for byte (its lossy shape, for drop-in use).
+    #[arg(long, value_enum, default_value = "rich")]
+    pub format: JunitFormat,
+}
+
+/// `junit --format`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JunitFormat {
+    /// The Jenkins/nextest dialect, with everything the run has.
+    Rich,
+    /// python-subunit's subunit2junitxml output.
+    Subunit2junitxml,
 }
 
 /// Runs `junit`; returns the exit code.
@@ -67,6 +80,7 @@ pub fn junit(args: JunitArgs, v: Verbosity) -> Result<u8, Failure> {
         inputs: args.inputs,
         output: args.output,
         name: args.name,
+        subunit2junitxml: args.format == JunitFormat::Subunit2junitxml,
     };
     let done = to_junit(
         &settings,

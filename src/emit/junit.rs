@@ -139,7 +139,7 @@ fn outcome(r: &TestRecord) -> Outcome {
 }
 
 /// Writes the records of a run as one JUnit XML report named `name`.
-pub fn write_junit(out: &mut impl Write, name: &str, records: &[TestRecord]) -> io::Result<()> {
+pub fn write_junit(out: &mut dyn Write, name: &str, records: &[TestRecord]) -> io::Result<()> {
     // class → tests in first-seen order; a test's attempts in the order they came
     let mut classes: Vec<(&str, Vec<Test<'_>>)> = Vec::new();
     let mut class_index: BTreeMap<&str, usize> = BTreeMap::new();
@@ -440,6 +440,235 @@ fn write_output(out: &mut String, r: &TestRecord, indent: &str) {
     }
 }
 
+/// python-subunit's `subunit2junitxml --no-passthrough` (junitxml 0.7 over testtools),
+/// byte for byte: one `testsuite` with no name, tests in the order they ended, ids
+/// split at the last `.` before a `(`, `%0.3f` durations, every attachment of a failed
+/// test flattened into the failure text as testtools does it, skips' reasons as
+/// element text, expected failures as passes. Lossy, for drop-in use only.
+pub fn write_subunit2junitxml(out: &mut dyn Write, records: &[TestRecord]) -> io::Result<()> {
+    const STRING_EXCEPTION: &str = "testtools.testresult.real._StringException";
+    let mut body = String::new();
+    let mut set_time: Option<i64> = None;
+    // startTestRun takes the wall clock, which any time in the stream is before
+    let mut run_start: Option<i64> = None;
+    let mut failures = 0usize;
+    let mut time = |t: i64, set_time: &mut Option<i64>| {
+        *set_time = Some(t);
+        run_start = Some(run_start.map_or(t, |r: i64| r.min(t)));
+    };
+    for r in records {
+        let start = r.start.map(|t| t.micros_truncated());
+        let stop = r.stop.map(|t| t.micros_truncated());
+        if let Some(s) = start {
+            time(s, &mut set_time);
+        }
+        let test_start = set_time;
+        if let Some(s) = stop {
+            time(s, &mut set_time);
+        }
+        let duration = match (set_time, test_start) {
+            (Some(now), Some(from)) => py_seconds(now - from),
+            _ => 0.0,
+        };
+        let (class, name) = py_split_id(&r.id);
+        let _ = write!(
+            body,
+            "<testcase classname=\"{}\" name=\"{}\" time=\"{duration:.3}\"",
+            py_escape_attr(class),
+            py_escape_attr(name)
+        );
+        match r.status {
+            Status::Success | Status::XFail => body.push_str("/>\n"),
+            Status::Skip => {
+                let reason = r
+                    .attachment("reason")
+                    .map(py_text)
+                    .unwrap_or_else(|| "No reason given".into());
+                let _ = write!(
+                    body,
+                    ">\n<skipped>{}</skipped>\n</testcase>\n",
+                    py_escape_attr(&reason)
+                );
+            }
+            Status::UxSuccess => {
+                failures += 1;
+                body.push_str(
+                    ">\n<failure type=\"unittest.case._UnexpectedSuccess\"/>\n</testcase>\n",
+                );
+            }
+            _ => {
+                failures += 1;
+                let details = py_details_to_str(r);
+                let text = if details.is_empty() {
+                    format!("{STRING_EXCEPTION}\n")
+                } else {
+                    format!("{STRING_EXCEPTION}: {details}\n")
+                };
+                let _ = write!(
+                    body,
+                    ">\n<failure type=\"{STRING_EXCEPTION}\">{}</failure>\n</testcase>\n",
+                    py_escape_content(&text)
+                );
+            }
+        }
+    }
+    let total = match (set_time, run_start) {
+        (Some(now), Some(from)) => py_seconds(now - from),
+        _ => 0.0,
+    };
+    let head = format!(
+        "<testsuite errors=\"0\" failures=\"{failures}\" name=\"\" tests=\"{}\" time=\"{total:.3}\">\n",
+        records.len()
+    );
+    out.write_all(head.as_bytes())?;
+    out.write_all(body.as_bytes())?;
+    out.write_all(b"</testsuite>\n")
+}
+
+/// A `timedelta` of `us` microseconds in seconds, as junitxml computes it
+/// (`days * 86400 + seconds + 0.000001 * microseconds`, in floating point).
+fn py_seconds(us: i64) -> f64 {
+    let days = us.div_euclid(86_400_000_000);
+    let rest = us.rem_euclid(86_400_000_000);
+    let seconds = rest / 1_000_000;
+    let micros = rest % 1_000_000;
+    (days * 86_400 + seconds) as f64 + 0.000001 * micros as f64
+}
+
+/// junitxml's split: `rfind(".", 0, id.find("("))` (with `find` giving -1, so up to the
+/// last character, when there is no `(`).
+fn py_split_id(id: &str) -> (&str, &str) {
+    let end = match id.find('(') {
+        Some(p) => p,
+        None => id.char_indices().last().map_or(0, |(i, _)| i),
+    };
+    match id[..end].rfind('.') {
+        Some(dot) => (&id[..dot], &id[dot + 1..]),
+        None => ("", id),
+    }
+}
+
+/// junitxml's `_strip_invalid_chars`: C0 controls but tab and newline, surrogates,
+/// U+FFFE and U+FFFF removed.
+fn py_strip(s: &str) -> String {
+    s.chars()
+        .filter(|&c| !matches!(c, '\0'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'))
+        .collect()
+}
+
+fn py_escape_content(s: &str) -> String {
+    py_strip(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace("]]>", "]]&gt;")
+}
+
+fn py_escape_attr(s: &str) -> String {
+    py_escape_content(s)
+        .replace('"', "&quot;")
+        .replace('\t', "&#x9;")
+        .replace('\n', "&#xA;")
+}
+
+/// A MIME type as testtools parses it: (type, subtype, parameters).
+fn py_content_type(mime: Option<&str>) -> (String, String, Vec<(String, String)>) {
+    let mime = mime.unwrap_or("application/octet-stream");
+    let mut parts = mime.split(';');
+    let full = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let (t, s) = full.split_once('/').unwrap_or(("text", "plain"));
+    let params = parts
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.trim().to_ascii_lowercase(),
+                v.trim().trim_matches('"').to_owned(),
+            )
+        })
+        .collect();
+    (t.to_owned(), s.to_owned(), params)
+}
+
+/// An attachment as text, decoded with its charset (ISO-8859-1 without one).
+fn py_text(a: &crate::model::Attachment) -> String {
+    let (_, _, params) = py_content_type(a.mime.as_deref());
+    let charset = params
+        .iter()
+        .find(|(k, _)| k == "charset")
+        .map(|(_, v)| v.to_ascii_lowercase());
+    match charset.as_deref() {
+        Some("utf8" | "utf-8") => String::from_utf8_lossy(&a.data).into_owned(),
+        _ => a.data.iter().map(|&b| b as char).collect(),
+    }
+}
+
+fn py_strip_ws(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
+/// testtools' `_details_to_str(details, special="traceback")`.
+fn py_details_to_str(r: &TestRecord) -> String {
+    let mut attachments: Vec<&crate::model::Attachment> = r.attachments.iter().collect();
+    attachments.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut empty = Vec::new();
+    let mut binary = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut special = None;
+    for a in attachments {
+        let (t, s, params) = py_content_type(a.mime.as_deref());
+        if t != "text" {
+            let mut repr = format!("{t}/{s}");
+            if !params.is_empty() {
+                let mut p: Vec<String> =
+                    params.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+                p.sort();
+                repr.push_str("; ");
+                repr.push_str(&p.join("; "));
+            }
+            binary.push((a.name.as_str(), repr));
+            continue;
+        }
+        let text = py_text(a);
+        let text = py_strip_ws(&text);
+        if text.is_empty() {
+            empty.push(a.name.as_str());
+            continue;
+        }
+        if a.name == "traceback" {
+            special = Some(format!("{text}\n"));
+            continue;
+        }
+        texts.push(if text.contains('\n') {
+            format!("{}: {{{{{{\n{text}\n}}}}}}\n", a.name)
+        } else {
+            format!("{}: {{{{{{{text}}}}}}}", a.name)
+        });
+    }
+    if texts.last().is_some_and(|t| !t.ends_with('\n')) {
+        texts.push(String::new());
+    }
+    if let Some(s) = special {
+        texts.push(s);
+    }
+    let mut out = String::new();
+    if !binary.is_empty() {
+        out.push_str("Binary content:\n");
+        for (name, repr) in &binary {
+            let _ = writeln!(out, "  {name} ({repr})");
+        }
+    }
+    if !empty.is_empty() {
+        out.push_str("Empty attachments:\n");
+        for name in &empty {
+            let _ = writeln!(out, "  {name}");
+        }
+    }
+    if (!binary.is_empty() || !empty.is_empty()) && !texts.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&texts.join("\n"));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +682,18 @@ mod tests {
         assert_eq!(split_id("pkg.C.test_x[1.5]"), ("pkg.C", "test_x[1.5]"));
         assert_eq!(split_id("setUpClass (pkg.C)"), ("", "setUpClass (pkg.C)"));
         assert_eq!(split_id("test_plain"), ("", "test_plain"));
+    }
+
+    #[test]
+    fn junitxml_splits_and_times_as_python_does() {
+        assert_eq!(py_split_id("a.b.C.test_x"), ("a.b.C", "test_x"));
+        assert_eq!(py_split_id("setUpClass (a.B)"), ("", "setUpClass (a.B)"));
+        // without a `(`, rfind stops before the last character
+        assert_eq!(py_split_id("a.b."), ("a", "b."));
+        assert_eq!(py_split_id("a.b::c"), ("a", "b::c"));
+        assert_eq!(format!("{:.3}", py_seconds(502_000)), "0.502");
+        assert_eq!(format!("{:.3}", py_seconds(-1)), "-0.000");
+        assert_eq!(py_seconds(86_400_000_001), 86_400.000001);
     }
 
     #[test]

@@ -108,6 +108,9 @@ pub struct JunitSettings {
     pub output: Option<PathBuf>,
     /// The report's name (`testsuites name`); default: the first input's file name.
     pub name: Option<String>,
+    /// Write what python-subunit's `subunit2junitxml --no-passthrough` writes, byte for
+    /// byte, instead of the rich report.
+    pub subunit2junitxml: bool,
 }
 
 /// Reads every input and writes the run as one JUnit XML report. The records are held
@@ -148,15 +151,22 @@ pub fn to_junit(
             .unwrap_or_default()
     });
     let write_err = write_error(settings.output.as_deref());
+    let write = |out: &mut dyn Write| {
+        if settings.subunit2junitxml {
+            crate::emit::junit::write_subunit2junitxml(out, &records)
+        } else {
+            crate::emit::junit::write_junit(out, &name, &records)
+        }
+    };
     match &settings.output {
         Some(p) => {
             let mut f = open_output(p)?;
-            crate::emit::junit::write_junit(&mut f, &name, &records).map_err(&write_err)?;
+            write(&mut f).map_err(&write_err)?;
             f.commit().map_err(&write_err)?;
         }
         None => {
             let mut out = std::io::BufWriter::new(stdout);
-            crate::emit::junit::write_junit(&mut out, &name, &records)
+            write(&mut out)
                 .and_then(|()| out.flush())
                 .map_err(&write_err)?;
         }
