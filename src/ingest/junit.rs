@@ -215,6 +215,9 @@ enum Into {
 #[derive(Debug)]
 struct Suite {
     name: String,
+    /// Its `tests` attribute, and the testcases read before it started.
+    declared: Option<u64>,
+    before: u64,
     /// `suite:<path>` from the root to this suite, for its testcases' tags.
     tag: Option<String>,
     /// Where its next testcase starts when the testcases carry no timestamp.
@@ -500,7 +503,10 @@ impl<S: EventSink> Reader<'_, S> {
                     (None, false) => Some(format!("suite:{name}")),
                     (None, true) => None,
                 };
+                let declared = self.attr(e, b"tests").and_then(|t| t.trim().parse().ok());
                 let suite = Suite {
+                    declared,
+                    before: self.stats.testcases,
                     name,
                     tag,
                     clock,
@@ -691,7 +697,25 @@ impl<S: EventSink> Reader<'_, S> {
         }
         match name {
             b"testsuite" => {
-                if let Some(mut s) = self.suites.pop()
+                let popped = self.suites.pop();
+                if let Some(s) = &popped
+                    && let Some(declared) = s.declared
+                    && declared > 0
+                    && self.stats.testcases == s.before
+                {
+                    // counts without testcases (a runner that only summarises): nothing
+                    // to read, and nothing to make up
+                    self.sink.problem(Problem {
+                        severity: Severity::Warning,
+                        location: Location::None,
+                        message: format!(
+                            "suite {:?} says it has {declared} test(s) but lists no testcase: \
+                             they are not in the run",
+                            s.name
+                        ),
+                    });
+                }
+                if let Some(mut s) = popped
                     && !s.out.is_empty()
                 {
                     let text = s.out.take();

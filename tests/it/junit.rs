@@ -534,3 +534,80 @@ fn subunit2junitxml_format_is_python_subunits_byte_for_byte() {
     }
     assert_eq!(same, 8);
 }
+
+/// Our reading of the `enricomi-*` fixtures against EnricoMi's
+/// publish-unit-test-result-action's own expected parse of each (a GitHub reporter's
+/// view, `upstream-expected.results.json`): runs by state.
+#[test]
+fn the_github_reporters_fixtures_read_as_it_reads_them() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(testdata("junit/cases")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let Ok(text) = std::fs::read_to_string(dir.join("upstream-expected.results.json")) else {
+            continue;
+        };
+        let stats: Value = serde_json::from_str::<Value>(&text).unwrap()["stats"].clone();
+        let n = |k: &str| stats[k].as_i64().unwrap();
+        let Ok((records, _, _)) = read(&dir.join("input.xml")) else {
+            // the action reports a parse error for it too
+            assert!(!stats["errors"].as_array().unwrap().is_empty(), "{name}");
+            checked += 1;
+            continue;
+        };
+        let cases: Vec<&TestRecord> = records.iter().filter(|r| own(r)).collect();
+        let count = |f: &dyn Fn(&TestRecord) -> bool| cases.iter().filter(|r| f(r)).count() as i64;
+        let error = |r: &TestRecord| r.tags.iter().any(|t| t == "junit:error");
+        let ours = (
+            cases.len() as i64,
+            count(&|r| r.status == Status::Success),
+            count(&|r| matches!(r.status, Status::Skip | Status::XFail)),
+            count(&|r| r.status == Status::Fail && !error(r)),
+            count(&|r| r.status == Status::Fail && error(r)),
+        );
+        let theirs = (
+            n("runs"),
+            n("runs_succ"),
+            n("runs_skip"),
+            n("runs_fail"),
+            n("runs_error"),
+        );
+        match name.as_str() {
+            // a testcase with several result elements: the action counts each element
+            // as a result (so "-2 passed"); we take the strongest (failure > error >
+            // skipped), one result per testcase
+            "enricomi-multiresult" => assert_eq!(ours.0, theirs.0, "{name}: {ours:?} {theirs:?}"),
+            // a suite with counts and no testcase: the action reports the counts; we
+            // cannot make up tests, so the run is empty (never green) and says why
+            "enricomi-no-cases-but-tests" => {
+                assert_eq!(ours.0, 0);
+                let (_, report, _) = read(&dir.join("input.xml")).unwrap();
+                assert!(
+                    report
+                        .problems
+                        .iter()
+                        .any(|p| p.message.contains("says it has 6 test(s)")),
+                    "{:?}",
+                    report.problems
+                );
+            }
+            // `status="disabled"` (GoogleTest, Catch2) with no child: the action, like
+            // Jenkins and GitLab, sees no failure or skip element and counts a pass; a
+            // disabled test did not run, so we count it skipped (as mikepenz's
+            // action does)
+            "enricomi-tst-disabled" => {
+                let xml = std::fs::read_to_string(dir.join("input.xml")).unwrap();
+                let disabled = xml.matches("status='disabled'").count() as i64;
+                assert!(disabled > 0);
+                assert_eq!(
+                    (ours.0, ours.1 + disabled, ours.2 - disabled, ours.3, ours.4),
+                    theirs,
+                    "{name}"
+                );
+            }
+            _ => assert_eq!(ours, theirs, "{name}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "{checked}");
+}
