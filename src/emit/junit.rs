@@ -91,19 +91,6 @@ fn rfc3339(t: Timestamp) -> String {
     )
 }
 
-/// The first line worth showing of a traceback: its last non-blank line.
-fn last_line(r: &TestRecord) -> Option<String> {
-    r.traceback().map(|a| {
-        String::from_utf8_lossy(&a.data)
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_owned()
-    })
-}
-
 /// What one test looks like in JUnit: its attempts, the last one deciding.
 struct Test<'a> {
     name: &'a str,
@@ -299,8 +286,9 @@ fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
         out.push_str("      </properties>\n");
     }
     let message = |r: &TestRecord| {
-        last_line(r)
-            .map(|m| format!(" message=\"{}\"", esc(&m)))
+        // the traceback's last line (the exception), as summaries show it
+        r.last_traceback_line()
+            .map(|m| format!(" message=\"{}\"", esc(m.trim())))
             .unwrap_or_default()
     };
     let kind = |r: &TestRecord| -> &'static str {

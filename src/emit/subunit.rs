@@ -7,21 +7,18 @@
 
 use std::io::{self, Write};
 
+use crate::ingest::subunit_v2::{
+    FLAG_EOF as EOF, FLAG_FILE as FILE, FLAG_MIME as MIME, FLAG_ROUTE_CODE as ROUTE_CODE,
+    FLAG_RUNNABLE as RUNNABLE, FLAG_TAGS as TAGS, FLAG_TEST_ID as TEST_ID,
+    FLAG_TIMESTAMP as TIMESTAMP, SIGNATURE,
+};
 use crate::model::{Status, TestRecord, Timestamp};
 
 /// The largest file chunk per packet (the packet length field tops out at 4 MiB - 1).
 const CHUNK: usize = 1 << 20;
 
-const SIGNATURE: u8 = 0xB3;
+/// The version bits of every packet (2).
 const VERSION_2: u16 = 0x2000;
-const TIMESTAMP: u16 = 0x0200;
-const TEST_ID: u16 = 0x0800;
-const ROUTE_CODE: u16 = 0x0400;
-const RUNNABLE: u16 = 0x0100;
-const TAGS: u16 = 0x0080;
-const MIME: u16 = 0x0020;
-const FILE: u16 = 0x0040;
-const EOF: u16 = 0x0010;
 
 /// Writes subunit v2 packets to `out`.
 pub struct SubunitWriter<W: Write> {

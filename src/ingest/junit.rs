@@ -342,6 +342,25 @@ pub fn read_junit(input: impl BufRead, sink: &mut impl EventSink) -> io::Result<
     Ok(r.stats)
 }
 
+/// Bytes as text: Latin-1 when the report declares it, else UTF-8 (lossy).
+fn decode(latin1: bool, raw: &[u8]) -> Cow<'_, str> {
+    if latin1 {
+        Cow::Owned(raw.iter().map(|&b| b as char).collect())
+    } else {
+        String::from_utf8_lossy(raw)
+    }
+}
+
+/// An attribute's value, unescaped (unknown entities kept as written).
+fn attr(latin1: bool, e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
+    let a = e
+        .attributes()
+        .with_checks(false)
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == key)?;
+    Some(unescape(&decode(latin1, &a.value)))
+}
+
 fn predefined(name: &str) -> Option<&'static str> {
     Some(match name {
         "lt" => "<",
@@ -380,21 +399,11 @@ impl<S: EventSink> Reader<'_, S> {
     }
 
     fn decode<'b>(&self, raw: &'b [u8]) -> Cow<'b, str> {
-        if self.latin1 {
-            Cow::Owned(raw.iter().map(|&b| b as char).collect())
-        } else {
-            String::from_utf8_lossy(raw)
-        }
+        decode(self.latin1, raw)
     }
 
-    /// An attribute's value, unescaped (unknown entities kept as written).
     fn attr(&self, e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
-        let a = e
-            .attributes()
-            .with_checks(false)
-            .flatten()
-            .find(|a| a.key.local_name().as_ref() == key)?;
-        Some(unescape(&self.decode(&a.value)))
+        attr(self.latin1, e, key)
     }
 
     fn start(&mut self, e: &BytesStart<'_>, empty: bool) {
@@ -402,7 +411,7 @@ impl<S: EventSink> Reader<'_, S> {
         let name = name.as_ref();
         if let Some(case) = self.case.as_mut() {
             let latin1 = self.latin1;
-            let attr = |k: &[u8]| Reader::<S>::attr_of(latin1, e, k);
+            let attr = |k: &[u8]| attr(latin1, e, k);
             match name {
                 b"failure" | b"error" | b"skipped" => {
                     let status = if name == b"skipped" {
@@ -513,17 +522,10 @@ impl<S: EventSink> Reader<'_, S> {
                     out: Capped::default(),
                     into: Into::Nothing,
                 };
+                // an empty one (`<testsuite/>`) is closed by `end`, as is a testcase
                 self.suites.push(suite);
-                if empty {
-                    // closed by `end`
-                }
             }
-            b"testcase" => {
-                self.start_case(e);
-                if empty {
-                    // closed by `end`
-                }
-            }
+            b"testcase" => self.start_case(e),
             b"system-out" | b"system-err" if !empty => {
                 if let Some(s) = self.suites.last_mut() {
                     s.into = if name == b"system-out" {
@@ -537,26 +539,12 @@ impl<S: EventSink> Reader<'_, S> {
         }
     }
 
-    fn attr_of(latin1: bool, e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
-        let a = e
-            .attributes()
-            .with_checks(false)
-            .flatten()
-            .find(|a| a.key.local_name().as_ref() == key)?;
-        let s = if latin1 {
-            Cow::Owned(a.value.iter().map(|&b| b as char).collect())
-        } else {
-            String::from_utf8_lossy(&a.value)
-        };
-        Some(unescape(&s))
-    }
-
     /// The values of `keys` (unescaped), in one pass over the attributes.
     fn attrs<const N: usize>(&self, e: &BytesStart<'_>, keys: [&[u8]; N]) -> [Option<String>; N] {
         let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
         for a in e.attributes().with_checks(false).flatten() {
             if let Some(i) = keys.iter().position(|k| *k == a.key.local_name().as_ref()) {
-                out[i] = Some(unescape(&self.decode(&a.value)));
+                out[i] = Some(unescape(&decode(self.latin1, &a.value)));
             }
         }
         out

@@ -20,14 +20,14 @@ const BUF_SIZE: usize = 8 << 20;
 /// First buffer size; it doubles up to `BUF_SIZE` as reads fill it.
 const START_BUF: usize = 64 << 10;
 
-const FLAG_TEST_ID: u16 = 0x0800;
-const FLAG_ROUTE_CODE: u16 = 0x0400;
-const FLAG_TIMESTAMP: u16 = 0x0200;
-const FLAG_RUNNABLE: u16 = 0x0100;
-const FLAG_TAGS: u16 = 0x0080;
-const FLAG_FILE: u16 = 0x0040;
-const FLAG_MIME: u16 = 0x0020;
-const FLAG_EOF: u16 = 0x0010;
+pub(crate) const FLAG_TEST_ID: u16 = 0x0800;
+pub(crate) const FLAG_ROUTE_CODE: u16 = 0x0400;
+pub(crate) const FLAG_TIMESTAMP: u16 = 0x0200;
+pub(crate) const FLAG_RUNNABLE: u16 = 0x0100;
+pub(crate) const FLAG_TAGS: u16 = 0x0080;
+pub(crate) const FLAG_FILE: u16 = 0x0040;
+pub(crate) const FLAG_MIME: u16 = 0x0020;
+pub(crate) const FLAG_EOF: u16 = 0x0010;
 
 /// Why a candidate packet was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]

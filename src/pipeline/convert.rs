@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use super::{Context, Error, Progress};
 use crate::emit::output::AtomicFile;
 use crate::emit::subunit::SubunitWriter;
-use crate::ingest::source::{InputError, all_sources, read_source};
+use crate::ingest::source::{InputError, Source, all_sources, read_source};
+use crate::model::TestRecord;
 
 /// What to convert and where to.
 #[derive(Debug, Clone)]
@@ -52,36 +53,28 @@ pub fn to_subunit(
         done: Converted::default(),
         failed: None,
     });
-    for source in &sources {
-        let label = source.label();
-        let report = read_source(
-            source,
-            progress,
-            |_, _| (),
-            &mut |r, _, ()| {
-                let s = &mut *state.borrow_mut();
-                if s.failed.is_none() {
-                    match s.w.record(r) {
-                        Ok(()) => s.done.records += 1,
-                        Err(e) => s.failed = Some(e),
-                    }
+    read_run(
+        &sources,
+        progress,
+        &mut |r| {
+            let s = &mut *state.borrow_mut();
+            if s.failed.is_none() {
+                match s.w.record(r) {
+                    Ok(()) => s.done.records += 1,
+                    Err(e) => s.failed = Some(e),
                 }
-            },
-            &mut |b| {
-                let s = &mut *state.borrow_mut();
-                if s.failed.is_none() {
-                    s.done.other_bytes += b.len() as u64;
-                    if let Err(e) = s.w.other_output(b) {
-                        s.failed = Some(e);
-                    }
+            }
+        },
+        &mut |b| {
+            let s = &mut *state.borrow_mut();
+            if s.failed.is_none() {
+                s.done.other_bytes += b.len() as u64;
+                if let Err(e) = s.w.other_output(b) {
+                    s.failed = Some(e);
                 }
-            },
-        )
-        .map_err(|e| Error::input(InputError::new(&label, e)))?;
-        if report.records == 0 {
-            tracing::warn!("{label}: no test results in it");
-        }
-    }
+            }
+        },
+    )?;
     let State {
         mut w,
         done,
@@ -124,20 +117,12 @@ pub fn to_junit(
     let sources = all_sources(&settings.inputs).map_err(Error::input)?;
     let mut records = Vec::new();
     let mut other = 0u64;
-    for source in &sources {
-        let label = source.label();
-        let report = read_source(
-            source,
-            progress,
-            |_, _| (),
-            &mut |r, _, ()| records.push(r.clone()),
-            &mut |b| other += b.len() as u64,
-        )
-        .map_err(|e| Error::input(InputError::new(&label, e)))?;
-        if report.records == 0 {
-            tracing::warn!("{label}: no test results in it");
-        }
-    }
+    read_run(
+        &sources,
+        progress,
+        &mut |r| records.push(r.clone()),
+        &mut |b| other += b.len() as u64,
+    )?;
     if other > 0 {
         tracing::info!("{other} byte(s) of output that belonged to no test are not in the report");
     }
@@ -195,4 +180,29 @@ fn write_error(output: Option<&std::path::Path>) -> impl Fn(std::io::Error) -> E
         let what = output.map_or("stdout".to_owned(), |p| p.display().to_string());
         Error::output(Context::new(format!("cannot write {what}"), e))
     }
+}
+
+/// Reads the sources in order, handing on each record and the output that belonged to
+/// no test; warns of a source without test results.
+fn read_run(
+    sources: &[Source],
+    progress: &dyn Progress,
+    on_record: &mut impl FnMut(&TestRecord),
+    on_other: &mut impl FnMut(&[u8]),
+) -> Result<(), Error> {
+    for source in sources {
+        let label = source.label();
+        let report = read_source(
+            source,
+            progress,
+            |_, _| (),
+            &mut |r, _, ()| on_record(r),
+            on_other,
+        )
+        .map_err(|e| Error::input(InputError::new(&label, e)))?;
+        if report.records == 0 {
+            tracing::warn!("{label}: no test results in it");
+        }
+    }
+    Ok(())
 }

@@ -427,11 +427,13 @@ pub fn run(task: &Task, res: &Resources) -> Result<Done, TaskError> {
     done.fetch = started.elapsed();
     done.fetched_bytes = scope.fetched().iter().map(|(_, f)| f.bytes).sum();
     let dstat_path = match &task.dstat {
-        Some(d) if fetch::is_url(d) => scope
-            .fetched()
-            .into_iter()
-            .find(|(u, _)| u == d)
-            .map(|(_, f)| f.spool.path()),
+        // fetched above: the scope hands out its spool
+        Some(d) if fetch::is_url(d) => Some(
+            fetch::fetch_input(d)
+                .map_err(|e| TaskError::from_job("dstat", Error::input(InputError::from(e))))?
+                .spool
+                .path(),
+        ),
         Some(d) => Some(PathBuf::from(d)),
         None => None,
     };
