@@ -13,6 +13,17 @@ data=bench-data
 gen=scripts/gen/gen_subunit.py
 mkdir -p "$data"
 
+# Runs a command $runs times under /usr/bin/time; sets best_wall and best_rss (KB) of
+# the fastest run.
+best_of() {
+  best_wall="" best_rss=""
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" >/dev/null
+    read -r wall rss < <(tail -n 1 "$data/time.txt")
+    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
+  done
+}
+
 # gen_report_run.py's 10 000-test run (162 MB, 128 MB of logs) with its dstat log and
 # baseline, generated once.
 gen_report_run() {
@@ -35,12 +46,8 @@ report_bench() {
   [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
   for run in "10k:$big:$data/report-10k-dstat.csv" "14:testdata/report/small.subunit:testdata/report/small-dstat.csv"; do
     IFS=: read -r name stream dstat <<<"$run"
-    local page=$data/report-$name.html best_wall="" best_rss=""
-    for _ in $(seq "$runs"); do
-      /usr/bin/time -f "%e %M" -o "$data/time.txt" $bin/resultpipe -q report "$stream" --dstat "$dstat" -o "$page"
-      read -r wall rss < <(tail -n 1 "$data/time.txt")
-      if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
-    done
+    local page=$data/report-$name.html
+    best_of $bin/resultpipe -q report "$stream" --dstat "$dstat" -o "$page"
     awk -v n="$name" -v w="$best_wall" -v r="$best_rss" -v f="$(stat -c %s "$page")" -v i="$(stat -c %s "$stream")" 'BEGIN{
       printf "report (%s tests, %.0f MB stream)  %6.2f s  peak RSS %6.1f MiB  file %5.1f MB\n", n, i/1e6, w, r/1024, f/1e6 }'
     local best=""
@@ -82,12 +89,7 @@ worker_bench() {
 junit_bench() {
   local xml=$data/junit-200k.xml
   [ -s "$xml" ] || python3 scripts/gen/gen_junit.py "$xml" 200000
-  local best_wall="" best_rss=""
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$data/time.txt" $bin/resultpipe -q subunit "$xml" -o "$data/junit.subunit"
-    read -r wall rss < <(tail -n 1 "$data/time.txt")
-    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
-  done
+  best_of $bin/resultpipe -q subunit "$xml" -o "$data/junit.subunit"
   awk -v w="$best_wall" -v r="$best_rss" -v b="$(stat -c %s "$xml")" 'BEGIN{
     printf "%-34s %6.2f s  %8.1f MB/s  %9.0f tests/s  peak RSS %6.1f MiB\n", "resultpipe subunit junit-200k.xml", w, b/1e6/w, 200000/w, r/1024 }'
   /usr/bin/time -f "%e %M" -o "$data/time.txt" $bin/resultpipe -q summary "$xml" >/dev/null || true
@@ -99,12 +101,7 @@ junit_bench() {
     python3 -c 'import subunit' 2>/dev/null || pip install --quiet python-subunit
     python3 scripts/gen/gen_subunit.py -n 100000 -w 8 --log-bytes 1024 -o "$big"
   fi
-  best_wall="" best_rss=""
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$data/time.txt" $bin/resultpipe -q junit "$big" -o "$data/junit-big.xml"
-    read -r wall rss < <(tail -n 1 "$data/time.txt")
-    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
-  done
+  best_of $bin/resultpipe -q junit "$big" -o "$data/junit-big.xml"
   awk -v w="$best_wall" -v r="$best_rss" 'BEGIN{
     printf "%-34s %6.2f s  %9.0f tests/s  peak RSS %6.1f MiB\n", "resultpipe junit big.subunit", w, 100000/w, r/1024 }'
   rm -f "$data/junit-big.xml"
