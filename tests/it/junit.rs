@@ -23,6 +23,21 @@ fn read(path: &Path) -> std::io::Result<(Vec<TestRecord>, ReadReport, Vec<u8>)> 
     Ok((records, report, other))
 }
 
+/// Runs `resultpipe ARGS... -o OUT`, which must succeed (`what` names the case).
+fn convert(args: &[&std::ffi::OsStr], out: &Path, what: &str) {
+    let o = crate::support::resultpipe()
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 fn facts(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("input_facts.json")).unwrap()).unwrap()
 }
@@ -279,18 +294,7 @@ fn junit_to_subunit_is_read_by_python_subunit_and_back_by_us() {
         }
         let (records, _, _) = read(&input).unwrap();
         let stream = tmp.path().join(format!("{case}.subunit"));
-        let o = crate::support::resultpipe()
-            .arg("subunit")
-            .arg(&input)
-            .arg("-o")
-            .arg(&stream)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{case}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        convert(&["subunit".as_ref(), input.as_ref()], &stream, case);
         // python-subunit: every record, by id, and the same counts
         let ls: Vec<String> = python_subunit("subunit-ls", &stream)
             .lines()
@@ -356,18 +360,7 @@ fn subunit_to_junit_to_records_keeps_ids_statuses_attempts_tags_and_text() {
         let path = testdata(input);
         let (records, _, _) = read(&path).unwrap();
         let xml = tmp.path().join("out.xml");
-        let o = crate::support::resultpipe()
-            .arg("junit")
-            .arg(&path)
-            .arg("-o")
-            .arg(&xml)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{input}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        convert(&["junit".as_ref(), path.as_ref()], &xml, input);
         // well-formed for an independent parser (Python's expat)
         let o = std::process::Command::new("python3")
             .args([
@@ -459,18 +452,7 @@ fn junit_to_subunit_to_junit_keeps_the_report() {
         let stream = tmp.path().join("s.subunit");
         let xml = tmp.path().join("back.xml");
         for (cmd, from, to) in [("subunit", &input, &stream), ("junit", &stream, &xml)] {
-            let o = crate::support::resultpipe()
-                .arg(cmd)
-                .arg(from)
-                .arg("-o")
-                .arg(to)
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "{case} {cmd}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            convert(&[cmd.as_ref(), from.as_ref()], to, &format!("{case} {cmd}"));
         }
         let (first, _, _) = read(&input).unwrap();
         let (back, _, _) = read(&xml).unwrap();
@@ -501,17 +483,15 @@ fn subunit2junitxml_format_is_python_subunits_byte_for_byte() {
         }
         let case = dir.file_name().unwrap().to_string_lossy().into_owned();
         let out = tmp.path().join(format!("{case}.xml"));
-        let o = crate::support::resultpipe()
-            .args(["junit", "--format", "subunit2junitxml"])
-            .arg(dir.join("input.subunit"))
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{case}: {}",
-            String::from_utf8_lossy(&o.stderr)
+        convert(
+            &[
+                "junit".as_ref(),
+                "--format".as_ref(),
+                "subunit2junitxml".as_ref(),
+                dir.join("input.subunit").as_ref(),
+            ],
+            &out,
+            &case,
         );
         let ours = std::fs::read_to_string(&out).unwrap();
         let theirs = std::fs::read_to_string(dir.join("subunit2junitxml-nopass.xml")).unwrap();
