@@ -41,11 +41,12 @@ if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/n
     echo "warning: npm ci failed in tests/browser; the report's browser test will fail" >&2
 fi
 
-# The JUnit tests check that python-subunit (PyPI) reads the subunit we write.
-if ! python3 -c 'import subunit' 2>/dev/null; then
-  echo "installing python-subunit for the JUnit tests (pip install python-subunit)..."
-  python3 -m pip install --quiet python-subunit ||
-    echo "warning: could not install python-subunit; the JUnit conversion test will fail" >&2
+# The JUnit tests read what we write with independent Python readers: python-subunit's
+# subunit-ls/subunit-stats, lxml and junitparser (tests/requirements.txt).
+if ! python3 -c 'import subunit, lxml, junitparser' 2>/dev/null; then
+  echo "installing the JUnit tests' Python readers (pip install -r tests/requirements.txt)..."
+  python3 -m pip install --quiet -r tests/requirements.txt ||
+    echo "warning: could not install tests/requirements.txt; the JUnit tests will fail" >&2
 fi
 
 # Formatting is checked too: rustfmt comes with rustup's default profile; add it if not.
