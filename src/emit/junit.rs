@@ -4,8 +4,9 @@
 //! for a record tagged `junit:error`, and for a test that never finished) with the
 //! traceback's last line as `message`; `skipped` with the reason (`type="xfail"` for an
 //! expected failure); earlier attempts as `flakyFailure` (the test passed in the end) or
-//! `rerunFailure` (it did not), each with its own time and output; tags and the worker
-//! as properties; attachments as `system-out` (stdout and any other) and `system-err`.
+//! `rerunFailure` (it did not), each with its own time and output, and earlier attempts
+//! that passed or were skipped as `attempt` properties (`success 0.5 TIMESTAMP`: JUnit
+//! has no element for them); tags and the worker as properties; attachments as `system-out` (stdout and any other) and `system-err`.
 //! Text that XML 1.0 cannot hold (control characters) becomes U+FFFD; each attachment
 //! is capped at [`OUTPUT_CAP`] bytes, head and tail kept.
 
@@ -24,31 +25,49 @@ pub const OUTPUT_CAP: usize = 1 << 20;
 /// `setUpClass (pkg.Class)` has no class. Reading joins them back with a `.`.
 pub fn split_id(id: &str) -> (&str, &str) {
     let stop = id.find(['(', '[']).unwrap_or(id.len());
-    match id[..stop].rfind('.') {
+    // never an empty name or class: `a.b...` is (`a`, `b...`)
+    match id[..stop]
+        .trim_end_matches('.')
+        .rfind('.')
+        .filter(|&dot| dot > 0)
+    {
         Some(dot) => (&id[..dot], &id[dot + 1..]),
         None => ("", id),
     }
 }
 
-/// `s` escaped for XML text or a double-quoted attribute, characters XML 1.0 cannot
-/// hold replaced.
-fn escape_into(out: &mut String, s: &str) {
+/// `s` escaped for XML text or (`attr`) a double-quoted attribute, characters XML 1.0
+/// cannot hold replaced. A carriage return is written as a reference (a parser turns
+/// a raw one into a newline), and so are tabs and newlines in attributes (a parser
+/// turns raw ones into spaces).
+fn escape_into(out: &mut String, s: &str, attr: bool) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(c),
+            '\r' => out.push_str("&#13;"),
+            '\t' if attr => out.push_str("&#9;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' | '\n' => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
 }
 
+/// `s` as XML text.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    escape_into(&mut out, s);
+    escape_into(&mut out, s, false);
+    out
+}
+
+/// `s` as a double-quoted XML attribute value.
+fn esc_attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s, true);
     out
 }
 
@@ -137,6 +156,8 @@ pub fn write_junit(out: &mut dyn Write, name: &str, records: &[TestRecord]) -> i
             continue;
         }
         let (class, test) = split_id(&r.id);
+        // `a.a` written as (`a`, `a`) would read back as `a`: the name says it all
+        let test = if test == class { r.id.as_str() } else { test };
         let c = *class_index.entry(class).or_insert_with(|| {
             classes.push((class, Vec::new()));
             classes.len() - 1
@@ -176,7 +197,7 @@ pub fn write_junit(out: &mut dyn Write, name: &str, records: &[TestRecord]) -> i
     let _ = write!(
         buf,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\"",
-        esc(name),
+        esc_attr(name),
         total.tests,
         total.failures,
         total.errors,
@@ -191,7 +212,7 @@ pub fn write_junit(out: &mut dyn Write, name: &str, records: &[TestRecord]) -> i
         let _ = write!(
             buf,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\"",
-            esc(if class.is_empty() {
+            esc_attr(if class.is_empty() {
                 "(no class)"
             } else {
                 class
@@ -229,13 +250,19 @@ pub fn write_junit(out: &mut dyn Write, name: &str, records: &[TestRecord]) -> i
     out.write_all(buf.as_bytes())
 }
 
+/// Whether an earlier attempt is written as a `flakyFailure`/`rerunFailure` (it
+/// failed, passed unexpectedly or never finished), not as an `attempt` property.
+fn is_failed_attempt(r: &TestRecord) -> bool {
+    !matches!(r.status, Status::Success | Status::Skip | Status::XFail)
+}
+
 fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
     let last = t.attempts[t.attempts.len() - 1];
     let _ = write!(
         out,
         "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.6}\"",
-        esc(t.name),
-        esc(class),
+        esc_attr(t.name),
+        esc_attr(class),
         secs(last)
     );
     if let Some(s) = last.start {
@@ -259,36 +286,61 @@ fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
                 .collect()
         })
         .unwrap_or_default();
-    if last.route_code.is_some() || !tags.is_empty() || !read_properties.is_empty() {
+    // earlier attempts JUnit has no element for (it passed, or was skipped, before it
+    // ran again): `attempt` properties, "STATUS SECONDS [TIMESTAMP]", which our reader
+    // reads back as attempts and other consumers show as properties
+    let earlier = &t.attempts[..t.attempts.len() - 1];
+    let quiet: Vec<&TestRecord> = earlier
+        .iter()
+        .copied()
+        .filter(|r| !is_failed_attempt(r))
+        .collect();
+    if last.route_code.is_some()
+        || !tags.is_empty()
+        || !read_properties.is_empty()
+        || !quiet.is_empty()
+    {
         out.push_str("      <properties>\n");
         for (k, v) in &read_properties {
             let _ = writeln!(
                 out,
                 "        <property name=\"{}\" value=\"{}\"/>",
-                esc(k),
-                esc(v)
+                esc_attr(k),
+                esc_attr(v)
             );
         }
         if let Some(w) = &last.route_code {
             let _ = writeln!(
                 out,
                 "        <property name=\"worker\" value=\"{}\"/>",
-                esc(w)
+                esc_attr(w)
             );
         }
         for tag in tags {
             let _ = writeln!(
                 out,
                 "        <property name=\"tag\" value=\"{}\"/>",
-                esc(tag)
+                esc_attr(tag)
             );
+        }
+        for r in &quiet {
+            let _ = write!(
+                out,
+                "        <property name=\"attempt\" value=\"{} {:.6}",
+                r.status,
+                secs(r)
+            );
+            if let Some(s) = r.start {
+                let _ = write!(out, " {}", rfc3339(s));
+            }
+            out.push_str("\"/>\n");
         }
         out.push_str("      </properties>\n");
     }
     let message = |r: &TestRecord| {
         // the traceback's last line (the exception), as summaries show it
         r.last_traceback_line()
-            .map(|m| format!(" message=\"{}\"", esc(m.trim())))
+            .map(|m| format!(" message=\"{}\"", esc_attr(m.trim())))
             .unwrap_or_default()
     };
     let kind = |r: &TestRecord| -> &'static str {
@@ -342,7 +394,7 @@ fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
                 let _ = writeln!(
                     out,
                     "      <skipped{kind} message=\"{}\">{}</skipped>",
-                    esc(first),
+                    esc_attr(first),
                     esc(&text)
                 );
             }
@@ -355,10 +407,7 @@ fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
     } else {
         "rerunFailure"
     };
-    for r in &t.attempts[..t.attempts.len() - 1] {
-        if r.status == Status::Success {
-            continue;
-        }
+    for r in earlier.iter().filter(|r| is_failed_attempt(r)) {
         let _ = write!(
             out,
             "      <{el}{}{} time=\"{:.6}\"",
@@ -669,6 +718,8 @@ mod tests {
         );
         assert_eq!(split_id("pkg.C.test_x[1.5]"), ("pkg.C", "test_x[1.5]"));
         assert_eq!(split_id("setUpClass (pkg.C)"), ("", "setUpClass (pkg.C)"));
+        assert_eq!(split_id("t.File.L123: ..."), ("t.File", "L123: ..."));
+        assert_eq!(split_id(".hidden"), ("", ".hidden"));
         assert_eq!(split_id("test_plain"), ("", "test_plain"));
     }
 
@@ -699,8 +750,9 @@ mod tests {
     #[test]
     fn text_xml_cannot_hold_is_replaced() {
         assert_eq!(
-            esc("a<b>&\"c\u{1b}[0m\td"),
-            "a&lt;b&gt;&amp;&quot;c\u{FFFD}[0m\td"
+            esc("a<b>&\"c\u{1b}[0m\td\r\n"),
+            "a&lt;b&gt;&amp;&quot;c\u{FFFD}[0m\td&#13;\n"
         );
+        assert_eq!(esc_attr("a\tb\r\nc"), "a&#9;b&#13;&#10;c");
     }
 }

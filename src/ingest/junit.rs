@@ -8,24 +8,28 @@
 //!   kept as the tag `suite:<a/b/c>`); `<x/>` and `<x></x>` are the same; several roots
 //!   or documents in one file are all read;
 //! - a testcase's id is `classname.name` (`name` alone without a classname, or when the
-//!   name already starts with it); status precedence failure > error > skipped >
+//!   name is the classname or starts with `classname.`; one without either is `suite.(testcase #N)`, N its
+//!   place in the report); status precedence failure > error > skipped >
 //!   success; an `error` is a failure tagged `junit:error`; `skipped type="xfail"`
 //!   (pytest's `pytest.xfail`) is an expected failure, a failure of type
 //!   `unexpected success` (unittest's `_UnexpectedSuccess`) an unexpected success;
 //!   properties `tag` and `worker` (as `resultpipe junit` writes them) are tags and the
-//!   worker;
+//!   worker, and `attempt` ("success 0.5 TIMESTAMP", ours too) an earlier attempt;
 //! - `flakyFailure`/`flakyError`/`rerunFailure`/`rerunError` are earlier attempts (each
 //!   a failed record tagged `junit:rerun` before the testcase's own), and a testcase seen again is another
 //!   attempt, so a test that failed and then passed is flaky, as in a subunit run;
 //! - the failure's or skip's message and text are the `traceback` (skips: `reason`)
 //!   attachment; `system-out`/`system-err` of a case are `stdout`/`stderr`; its
 //!   `properties` (and `file`/`line`) a `properties` attachment; a suite's own output is
-//!   kept as non-test output, never dropped;
+//!   kept as non-test output (in subunit, attachments without a test id), never
+//!   dropped; the suite path is the tag `suite:<a/b>`, its `hostname` the tag
+//!   `host:<name>`;
 //! - times: a testcase's `timestamp`, else its suite's plus the earlier cases' `time`
 //!   (Jenkins' reading); a report without any timestamp runs on a clock starting at
 //!   2000-01-01T00:00:00Z, as python-subunit's `junitxml2subunit` does. `time` takes
 //!   `1,234.5`, `0,5`, ` 0.5 `, `1E-07`; NaN, infinite and negative values count as 0;
-//!   a `timestamp` without a zone is read as UTC;
+//!   a `timestamp` without a zone is read as UTC and its testcases tagged
+//!   `junit:no-zone`;
 //! - entities: the predefined and numeric ones are resolved, any other is kept as
 //!   written, and nothing is ever fetched; invalid UTF-8 and control characters are
 //!   kept (lossy), a declared ISO-8859-1/Latin-1/windows-1252 is decoded as Latin-1.
@@ -82,8 +86,33 @@ struct Attempt {
     elem: String,
     stdout: Capped,
     stderr: Capped,
-    timestamp: Option<Timestamp>,
+    /// Its `timestamp`, and whether that had a zone.
+    timestamp: Option<(Timestamp, bool)>,
     time: Option<f64>,
+}
+
+/// An `attempt` property as `resultpipe junit` writes an earlier attempt that passed
+/// or was skipped: `STATUS SECONDS [TIMESTAMP]`.
+fn quiet_attempt(v: &str) -> Option<Attempt> {
+    let mut parts = v.split_ascii_whitespace();
+    let status = match parts.next()? {
+        "success" => Status::Success,
+        "skip" => Status::Skip,
+        "xfail" => Status::Skip,
+        _ => return None,
+    };
+    let time = parse_time(parts.next()?);
+    let timestamp = match parts.next() {
+        Some(t) => Some(parse_timestamp(t)?),
+        None => None,
+    };
+    Some(Attempt {
+        status: Some(status),
+        xfail: v.starts_with("xfail"),
+        time,
+        timestamp,
+        ..Attempt::default()
+    })
 }
 
 /// `type: message` of a status element, and its message.
@@ -220,8 +249,12 @@ struct Suite {
     before: u64,
     /// `suite:<path>` from the root to this suite, for its testcases' tags.
     tag: Option<String>,
-    /// Where its next testcase starts when the testcases carry no timestamp.
+    /// Where its next testcase starts when the testcases carry no timestamp, and
+    /// whether the suite's `timestamp` had a zone.
     clock: Option<Timestamp>,
+    zoned: bool,
+    /// `host:<hostname>` from its `hostname` (or its parent's).
+    host: Option<String>,
     out: Capped,
     into: Into,
 }
@@ -235,8 +268,10 @@ struct Reader<'s, S: EventSink> {
     suites: Vec<Suite>,
     case: Option<Case>,
     stats: JunitStats,
-    /// The clock of a report without timestamps.
+    /// The clock of suites without timestamps: the `testsuites` timestamp, else
+    /// 2000-01-01; whether it had a zone.
     clock: Timestamp,
+    clock_zoned: bool,
     roots: u64,
 }
 
@@ -254,6 +289,7 @@ pub fn read_junit(input: impl BufRead, sink: &mut impl EventSink) -> io::Result<
         case: None,
         stats: JunitStats::default(),
         clock: Timestamp::new(EPOCH_2000, 0),
+        clock_zoned: true,
         roots: 0,
     };
     let mut buf = Vec::with_capacity(64 * 1024);
@@ -379,6 +415,14 @@ impl<S: EventSink> Reader<'_, S> {
         let name = e.local_name();
         if matches!(name.as_ref(), b"testsuites" | b"testsuite") {
             self.roots += 1;
+            // a `testsuites` timestamp is where suites without their own start
+            if name.as_ref() == b"testsuites"
+                && let Some((t, zoned)) =
+                    attr(self.latin1, e, b"timestamp").and_then(|t| parse_timestamp(&t))
+            {
+                self.clock = t;
+                self.clock_zoned = zoned;
+            }
             return Ok(true);
         }
         let found = String::from_utf8_lossy(name.as_ref()).into_owned();
@@ -400,10 +444,6 @@ impl<S: EventSink> Reader<'_, S> {
 
     fn decode<'b>(&self, raw: &'b [u8]) -> Cow<'b, str> {
         decode(self.latin1, raw)
-    }
-
-    fn attr(&self, e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
-        attr(self.latin1, e, key)
     }
 
     fn start(&mut self, e: &BytesStart<'_>, empty: bool) {
@@ -457,8 +497,7 @@ impl<S: EventSink> Reader<'_, S> {
                     let mut a = Attempt {
                         status: Some(Status::Fail),
                         error: name.ends_with(b"Error"),
-                        timestamp: attr(b"timestamp")
-                            .and_then(|t| parse_timestamp(&t).map(|x| x.0)),
+                        timestamp: attr(b"timestamp").and_then(|t| parse_timestamp(&t)),
                         time: attr(b"time").and_then(|t| parse_time(&t)),
                         ..Attempt::default()
                     };
@@ -484,6 +523,13 @@ impl<S: EventSink> Reader<'_, S> {
                             case.worker = Some(v);
                             return;
                         }
+                        // an earlier attempt that passed or was skipped, as we write it
+                        if n == "attempt"
+                            && let Some(a) = quiet_attempt(&v)
+                        {
+                            case.earlier.push(a);
+                            return;
+                        }
                         case.properties.push_str(&format!("{n}={v}"));
                         if empty || !v.is_empty() {
                             case.properties.push('\n');
@@ -499,26 +545,34 @@ impl<S: EventSink> Reader<'_, S> {
         match name {
             b"testsuite" => {
                 self.stats.suites += 1;
-                let parent_clock = self.suites.last().and_then(|s| s.clock);
-                let clock = self
-                    .attr(e, b"timestamp")
-                    .and_then(|t| parse_timestamp(&t).map(|x| x.0))
-                    .or(parent_clock);
-                let name = self.attr(e, b"name").unwrap_or_default();
-                let parent = self.suites.last().and_then(|s| s.tag.as_deref());
+                let [name, timestamp, hostname, tests] =
+                    self.attrs(e, [b"name", b"timestamp", b"hostname", b"tests"]);
+                let parent = self.suites.last();
+                let (clock, zoned) = match timestamp.and_then(|t| parse_timestamp(&t)) {
+                    Some((t, zoned)) => (Some(t), zoned),
+                    None => (parent.and_then(|s| s.clock), parent.is_none_or(|s| s.zoned)),
+                };
+                let host = match hostname.map(|h| h.trim().to_owned()) {
+                    Some(h) if !h.is_empty() => Some(format!("host:{h}")),
+                    _ => parent.and_then(|s| s.host.clone()),
+                };
+                let name = name.unwrap_or_default();
+                let parent = parent.and_then(|s| s.tag.as_deref());
                 let tag = match (parent, name.is_empty()) {
                     (Some(p), false) => Some(format!("{p}/{name}")),
                     (Some(p), true) => Some(p.to_owned()),
                     (None, false) => Some(format!("suite:{name}")),
                     (None, true) => None,
                 };
-                let declared = self.attr(e, b"tests").and_then(|t| t.trim().parse().ok());
+                let declared = tests.and_then(|t| t.trim().parse().ok());
                 let suite = Suite {
                     declared,
                     before: self.stats.testcases,
                     name,
                     tag,
                     clock,
+                    zoned,
+                    host,
                     out: Capped::default(),
                     into: Into::Nothing,
                 };
@@ -565,19 +619,29 @@ impl<S: EventSink> Reader<'_, S> {
         let class = class.unwrap_or_default();
         let id = if class.is_empty() {
             if name.is_empty() {
-                "(unnamed testcase)".to_owned()
+                // nothing names it: its place in the report does, so that unnamed
+                // testcases stay apart instead of reading as attempts of one test
+                let n = self.stats.testcases + 1;
+                match self.suites.last().map(|s| s.name.as_str()) {
+                    Some(suite) if !suite.is_empty() => format!("{suite}.(testcase #{n})"),
+                    _ => format!("(testcase #{n})"),
+                }
             } else {
                 name.clone()
             }
         } else if name.is_empty() {
             class.clone()
-        } else if name.starts_with(&class) {
+        } else if name
+            .strip_prefix(class.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        {
+            // the name already says its class (`pkg.Class.test`), or is it (jest-junit)
             name.clone()
         } else {
             format!("{class}.{name}")
         };
         let mut own = Attempt {
-            timestamp: timestamp.and_then(|t| parse_timestamp(&t).map(|x| x.0)),
+            timestamp: timestamp.and_then(|t| parse_timestamp(&t)),
             time: time.and_then(|t| parse_time(&t)),
             ..Attempt::default()
         };
@@ -728,6 +792,7 @@ impl<S: EventSink> Reader<'_, S> {
     fn finish_case(&mut self, mut case: Case) {
         self.stats.testcases += 1;
         let suite_tag = self.suites.last().and_then(|s| s.tag.clone());
+        let host_tag = self.suites.last().and_then(|s| s.host.clone());
         let properties = std::mem::take(&mut case.properties);
         let mut attempts = std::mem::take(&mut case.earlier);
         attempts.push(std::mem::take(&mut case.own));
@@ -741,10 +806,11 @@ impl<S: EventSink> Reader<'_, S> {
             };
             let secs = a.time.unwrap_or(0.0);
             // where the attempt starts: its timestamp, else its suite's clock, else ours
-            let start = a
+            let suite = self.suites.last();
+            let (start, zoned) = a
                 .timestamp
-                .or_else(|| self.suites.last().and_then(|s| s.clock))
-                .unwrap_or(self.clock);
+                .or_else(|| suite.and_then(|s| Some((s.clock?, s.zoned))))
+                .unwrap_or((self.clock, self.clock_zoned));
             let stop = add_secs(start, secs);
             if a.timestamp.is_none() {
                 match self.suites.last_mut().and_then(|s| s.clock.as_mut()) {
@@ -753,8 +819,10 @@ impl<S: EventSink> Reader<'_, S> {
                 }
             }
             let mut tags: Vec<&str> = case.tags.iter().map(String::as_str).collect();
-            if let Some(t) = &suite_tag {
-                tags.push(t);
+            tags.extend(suite_tag.as_deref());
+            tags.extend(host_tag.as_deref());
+            if !zoned {
+                tags.push("junit:no-zone");
             }
             if a.error {
                 tags.push("junit:error");

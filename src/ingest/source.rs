@@ -367,8 +367,13 @@ pub fn log_report(label: &str, report: &ReadReport) {
         );
     }
     if report.error_count > 0 {
+        let kept = if report.format == Some(Format::JUnit) {
+            "every testcase completed before the damage was read"
+        } else {
+            "every valid packet around them was read"
+        };
         tracing::warn!(
-            "{label}: {} corrupt region(s) skipped; every valid packet around them was read",
+            "{label}: {} corrupt region(s) skipped; {kept}",
             report.error_count
         );
     }

@@ -1,7 +1,10 @@
-//! The JUnit XML reader on the real reports of `testdata/junit/cases/` (81 reports from
+//! The JUnit XML reader on the real reports of `testdata/junit/cases/` (80 reports from
 //! real producers and public fixture suites) and the malformed variants of
 //! `testdata/junit/synthetic/`, against the facts Python's expat-based ElementTree read
-//! from each (`input_facts.json`, from `../shared/refdata/junit`).
+//! from each (`input_facts.json`, from `../shared/refdata/junit`), against python-subunit's
+//! `junitxml2subunit` (its tests beside each report) and against the GitHub reporters'
+//! own expected readings; the JUnit and subunit we write, read by python-subunit, lxml,
+//! junitparser and JUnit's consumers' rules (`tests/junit_consumers.py`).
 
 use std::path::Path;
 
@@ -165,6 +168,42 @@ fn nested_suites_flaky_reruns_and_output_are_kept() {
     assert!(
         fail.attachment("traceback")
             .is_some_and(|a| !a.data.is_empty())
+    );
+    // the suite's hostname is each testcase's `host:` tag; its zoned timestamp is the
+    // first testcase's start
+    let first = &records[0];
+    assert!(
+        first.tags.iter().any(|t| t == "host:vm"),
+        "{:?}",
+        first.tags
+    );
+    assert!(!first.tags.iter().any(|t| t == "junit:no-zone"));
+    assert_eq!(
+        first.start,
+        resultpipe::ingest::junit::parse_timestamp("2026-11-22T15:19:57.022185+00:00").map(|t| t.0)
+    );
+    // a timestamp without a zone is read as UTC and says so; suites without one carry
+    // no such tag
+    let (records, _, _) = read(&testdata(
+        "junit/cases/jenkins-various-timestamps/input.xml",
+    ))
+    .unwrap();
+    let naive: Vec<&TestRecord> = records
+        .iter()
+        .filter(|r| r.tags.iter().any(|t| t == "junit:no-zone"))
+        .collect();
+    assert!(!naive.is_empty() && naive.len() < records.len());
+    // testcases with neither name nor classname stay apart, numbered by place
+    let (records, _, _) = read(&testdata("junit/cases/enricomi-no-attributes/input.xml")).unwrap();
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "(testcase #1)",
+            "(testcase #2)",
+            "(testcase #3)",
+            "(testcase #4)"
+        ]
     );
 }
 
@@ -442,13 +481,16 @@ fn subunit_to_junit_to_records_keeps_ids_statuses_attempts_tags_and_text() {
 #[test]
 fn junit_to_subunit_to_junit_keeps_the_report() {
     let tmp = tempfile::tempdir().unwrap();
-    for case in [
-        "own-pytest9-xunit2-logging-all",
-        "own-nextest-0.9.143-retries",
-        "own-surefire-2.22.3-rerun",
-        "dorny-phpunit",
-    ] {
-        let input = testdata(&format!("junit/cases/{case}/input.xml"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(testdata("junit/cases")).unwrap() {
+        let dir = entry.unwrap().path();
+        let case = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let input = dir.join("input.xml");
+        match read(&input) {
+            Ok((records, report, _)) if report.error_count == 0 && !records.is_empty() => {}
+            _ => continue, // not JUnit, damaged or empty: tested above
+        }
+        checked += 1;
         let stream = tmp.path().join("s.subunit");
         let xml = tmp.path().join("back.xml");
         for (cmd, from, to) in [("subunit", &input, &stream), ("junit", &stream, &xml)] {
@@ -467,6 +509,7 @@ fn junit_to_subunit_to_junit_keeps_the_report() {
         b.sort();
         assert_eq!(a, b, "{case}");
     }
+    assert!(checked >= 70, "{checked} reports");
 }
 
 /// `junit --format subunit2junitxml` against what python-subunit 1.4.6's
@@ -590,4 +633,353 @@ fn the_github_reporters_fixtures_read_as_it_reads_them() {
         checked += 1;
     }
     assert!(checked >= 15, "{checked}");
+}
+
+/// A way our reading of a report differs from python-subunit 1.4.6's `junitxml2subunit`
+/// (its tests, read with python-subunit's own parser, are in
+/// `py-junitxml2subunit.tests.json` beside each input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum VsPython {
+    /// Testcases in nested suites: it reads only the testcases directly in the root
+    /// suite or in the root's child suites (PHPUnit: 2 of 12); we read every depth.
+    Nested,
+    /// A testcase without a `name`: it drops it without a word, even a failing one
+    /// (Surefire's failed `@BeforeAll` has only a classname); we keep it, named by its
+    /// classname, or `suite.(testcase #N)` when it has neither.
+    Unnamed,
+    /// A report expat refuses (truncated, two roots, raw control characters, an
+    /// undeclared Latin-1 byte, an external entity) or that crashes it (`time="NaN"`):
+    /// it writes nothing, or what came before the crash, and fails; we keep every
+    /// testcase we can read and report the damage with its byte offset.
+    TheyFail,
+    /// XML that is not JUnit (a `<suites>` root; Jenkins' XXE probe, an `<r>` root with
+    /// an external entity): it exits 0 with no test, or fails on the entity; we refuse
+    /// it, naming the root element (exit 2).
+    NotJUnit,
+    /// `status="disabled"` (GoogleTest, Catch2) with no child: it sees a success; the
+    /// test did not run, so we count it skipped.
+    Disabled,
+    /// pytest's `<skipped type="pytest.xfail">`: a skip to it; an expected failure to
+    /// us (subunit's `xfail`).
+    XFail,
+    /// `time="1,234.567"` (Surefire 2.x): 0 s to it; 1234.567 s to us, as Jenkins reads.
+    GroupedTime,
+    /// `time="-345345"`: a test that ends before it starts, to it; 0 s to us (Jenkins
+    /// clamps at 0 too).
+    NegativeTime,
+    /// Anything else: a test it reads that we lose, or a difference nobody stated.
+    Unexplained,
+}
+
+/// Where we differ from python-subunit's `junitxml2subunit`, per report, and how many
+/// tests each way; every report not listed reads test for test the same (ids,
+/// statuses, durations to the millisecond).
+const VS_PYTHON: &[(&str, &[(VsPython, usize)])] = {
+    use VsPython::*;
+    const PYTEST: &[(VsPython, usize)] = &[(XFail, 2)];
+    &[
+        ("dorny-bun-nested-testsuites", &[(Nested, 2)]),
+        ("dorny-phpunit", &[(Nested, 10)]),
+        ("enricomi-corrupt-xml", &[(TheyFail, 1)]),
+        ("enricomi-no-attributes", &[(Unnamed, 4)]),
+        ("enricomi-non-junit", &[(NotJUnit, 1)]),
+        ("enricomi-testsuite-in-testsuite", &[(Nested, 4)]),
+        ("enricomi-testsuite-root", &[(Nested, 4)]),
+        ("enricomi-tst-disabled", &[(Disabled, 5)]),
+        ("j2s-crate-no-id", &[(Unnamed, 1)]),
+        ("jenkins-bad-duration", &[(NegativeTime, 1)]),
+        ("jenkins-empty-testcasename", &[(Unnamed, 1)]),
+        ("jenkins-nested-testsuites", &[(Nested, 2)]),
+        ("jenkins-time-attrs", &[(Nested, 3)]),
+        ("jenkins-various-timestamps", &[(Nested, 3)]),
+        ("jenkins-xxe-doctype", &[(NotJUnit, 1)]),
+        ("mikepenz-disabled", &[(Disabled, 10)]),
+        ("mikepenz-summary-escaping", &[(Nested, 1)]),
+        ("own-pytest9-default", PYTEST),
+        ("own-pytest9-xunit1-logging-all", PYTEST),
+        ("own-pytest9-xunit2-logging-all", PYTEST),
+        ("testmo-junit-basic-nested", &[(Nested, 3)]),
+        // the synthetic variants of own-pytest9-default
+        ("bom-utf8", PYTEST),
+        ("crlf", PYTEST),
+        ("huge-system-out", PYTEST),
+        ("latin1-declared", PYTEST),
+        ("time-missing", PYTEST),
+        ("time-with-commas", &[(XFail, 2), (GroupedTime, 1)]),
+        ("concatenated-documents", &[(TheyFail, 38)]),
+        ("doctype-external-entity", &[(TheyFail, 19)]),
+        ("latin1-undeclared", &[(TheyFail, 19)]),
+        ("raw-control-chars", &[(TheyFail, 19)]),
+        ("truncated", &[(TheyFail, 12)]),
+        ("two-root-elements", &[(TheyFail, 38)]),
+        ("time-odd-values", &[(TheyFail, 18)]),
+    ]
+};
+
+/// python-subunit names a testcase `classname::name`; we name it `classname.name`
+/// (or `name` when it already starts with the class). A class may hold `::` itself
+/// (nextest's `crate::module`), so every split is tried.
+fn python_id_to_ours(id: &str, ours: &std::collections::HashSet<&str>) -> String {
+    for (i, _) in id.match_indices("::") {
+        let (class, name) = (&id[..i], &id[i + 2..]);
+        let joined = if name.starts_with(class) {
+            name.to_owned()
+        } else {
+            format!("{class}.{name}")
+        };
+        if ours.contains(joined.as_str()) {
+            return joined;
+        }
+    }
+    id.to_owned()
+}
+
+/// What differs between our reading of the report in `dir` and python-subunit's.
+fn versus_python(dir: &Path) -> std::collections::BTreeMap<VsPython, usize> {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let mut out = BTreeMap::new();
+    let mut add = |k: VsPython| *out.entry(k).or_insert(0) += 1;
+    let theirs: Vec<Value> = std::fs::read_to_string(dir.join("py-junitxml2subunit.tests.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_default();
+    let they_failed = dir.join("py-junitxml2subunit.stderr").exists();
+    let records = match read(&dir.join("input.xml")) {
+        Ok((records, _, _)) => records,
+        Err(e) => {
+            // we refuse it: it must have found no test either
+            assert!(theirs.is_empty(), "{}: {e}", dir.display());
+            add(VsPython::NotJUnit);
+            return out;
+        }
+    };
+    // python-subunit ignores reruns: its tests are the testcases, which are our records
+    // without `junit:rerun`, paired in order when a testcase appears more than once
+    let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate().filter(|(_, r)| own(r)) {
+        by_id.entry(r.id.as_str()).or_default().push(i);
+    }
+    let ids: HashSet<&str> = by_id.keys().copied().collect();
+    let mut matched = HashSet::new();
+    for t in &theirs {
+        let id = python_id_to_ours(t["id"].as_str().unwrap(), &ids);
+        let next = by_id.get_mut(id.as_str()).and_then(|v| {
+            let i = *v.first()?;
+            v.remove(0);
+            Some(i)
+        });
+        let Some(i) = next else {
+            add(VsPython::Unexplained);
+            continue;
+        };
+        matched.insert(i);
+        let r = &records[i];
+        let status = t["status"].as_str().unwrap();
+        let disabled = r
+            .attachment("properties")
+            .is_some_and(|a| a.data.windows(15).any(|w| w == b"status=disabled"));
+        match (status, r.status.as_str()) {
+            (a, b) if a == b => {}
+            ("success", "skip") if disabled => add(VsPython::Disabled),
+            ("skip", "xfail") => add(VsPython::XFail),
+            _ => add(VsPython::Unexplained),
+        }
+        let theirs = t["duration"].as_f64().unwrap();
+        let ours = r.duration_secs().unwrap();
+        if (theirs - ours).abs() > 0.0011 {
+            add(if theirs == 0.0 && ours >= 1000.0 {
+                VsPython::GroupedTime
+            } else if theirs < 0.0 && ours == 0.0 {
+                VsPython::NegativeTime
+            } else {
+                VsPython::Unexplained
+            });
+        }
+    }
+    for (i, r) in records.iter().enumerate().filter(|(_, r)| own(r)) {
+        if matched.contains(&i) {
+            continue;
+        }
+        let nested = r
+            .tags
+            .iter()
+            .any(|t| t.starts_with("suite:") && t.contains('/'));
+        let class_level = r
+            .tags
+            .iter()
+            .any(|t| t.strip_prefix("suite:") == Some(&r.id));
+        add(if r.id.contains("(testcase #") || class_level {
+            VsPython::Unnamed
+        } else if they_failed {
+            VsPython::TheyFail
+        } else if nested {
+            VsPython::Nested
+        } else {
+            VsPython::Unexplained
+        });
+    }
+    out
+}
+
+#[test]
+fn every_report_against_python_subunits_junitxml2subunit() {
+    let mut compared = 0;
+    let mut listed = std::collections::HashSet::new();
+    for kind in ["cases", "synthetic"] {
+        for entry in std::fs::read_dir(testdata(&format!("junit/{kind}"))).unwrap() {
+            let dir = entry.unwrap().path();
+            if !dir.join("input.xml").exists() {
+                continue;
+            }
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "empty-file" {
+                continue; // nothing to compare: neither reads a test (tested above)
+            }
+            let stated: std::collections::BTreeMap<VsPython, usize> = VS_PYTHON
+                .iter()
+                .find(|(case, _)| *case == name)
+                .map(|(case, d)| {
+                    listed.insert(*case);
+                    d.iter().copied().collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(versus_python(&dir), stated, "{kind}/{name}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 93, "{compared} reports");
+    assert_eq!(listed.len(), VS_PYTHON.len(), "a listed report is missing");
+}
+
+/// How JUnit's consumers read `xml` (`tests/junit_consumers.py`: lxml, strict, and
+/// junitparser from PyPI; Jenkins', GitLab's, dorny's and mikepenz's reading rules).
+fn consumers(xml: &Path) -> Value {
+    let o = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/junit_consumers.py"))
+        .arg(xml)
+        .output()
+        .expect("python3");
+    assert!(
+        o.status.success(),
+        "{} (pip install -r tests/requirements.txt; scripts/test.sh does): {}",
+        xml.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The XML `resultpipe junit` writes, read by lxml and junitparser and by the rules of
+/// Jenkins, GitLab and the GitHub reporters (dorny/test-reporter reads one level of
+/// suites and counts errors as failures; mikepenz/action-junit-report counts
+/// flaky/rerun elements as retries): each sees every test once, with the state we
+/// gave it, the counts on the suites are the counts of their testcases, and the
+/// names are our ids.
+#[test]
+fn our_junit_is_read_by_the_consumers_as_we_wrote_it() {
+    use std::collections::BTreeMap;
+    let tmp = tempfile::tempdir().unwrap();
+    for input in [
+        "subunit/statuses/stream.subunit",
+        "subunit/attachments/stream.subunit",
+        "stackviz/own_stestr_2workers/input/testrepository.subunit",
+        "stackviz/tempest_fixture/input/tempest.subunit",
+        "report/triage-s1.subunit",
+        "junit/cases/own-nextest-0.9.143-retries/input.xml",
+        "junit/cases/own-surefire-2.22.3-rerun/input.xml",
+        "junit/cases/own-pytest9-xunit2-logging-all/input.xml",
+        "junit/cases/mikepenz-flaky-retries-success-first/input.xml",
+        "junit/cases/dorny-phpunit/input.xml",
+        "junit/cases/enricomi-unsupported-unicode/input.xml",
+        "junit/synthetic/raw-control-chars/input.xml",
+    ] {
+        let path = testdata(input);
+        let (records, _, _) = read(&path).unwrap();
+        let xml = tmp.path().join("out.xml");
+        convert(&["junit".as_ref(), path.as_ref()], &xml, input);
+        let seen = consumers(&xml);
+        // what we wrote: each test's last attempt decides, earlier ones are retries
+        let mut last: BTreeMap<&str, &TestRecord> = BTreeMap::new();
+        for r in &records {
+            last.insert(r.id.as_str(), r);
+        }
+        let mut want: BTreeMap<&str, i64> = BTreeMap::new();
+        for r in last.values() {
+            let error = r.tags.iter().any(|t| t == "junit:error");
+            let state = match r.status {
+                Status::Success => "passed",
+                Status::Skip | Status::XFail => "skipped",
+                Status::Fail if !error => "failed",
+                Status::UxSuccess => "failed",
+                _ => "errors",
+            };
+            *want.entry(state).or_insert(0) += 1;
+        }
+        let n = |k: &str| want.get(k).copied().unwrap_or(0);
+        let tests = last.len() as i64;
+        // XML 1.0 cannot hold most control characters: we write U+FFFD for them
+        let ids: Vec<String> = last
+            .keys()
+            .map(|id| {
+                id.chars()
+                    .map(|c| match c {
+                        '\t' | '\n' | '\r' => c,
+                        c if (c as u32) < 0x20 => '\u{FFFD}',
+                        c => c,
+                    })
+                    .collect()
+            })
+            .collect();
+        // earlier attempts that failed (JUnit has no element for an earlier pass)
+        let retries = records
+            .iter()
+            .filter(|r| r.status != Status::Success)
+            .count() as i64
+            - last
+                .values()
+                .filter(|r| r.status != Status::Success)
+                .count() as i64;
+        assert_eq!(seen["root"], "testsuites", "{input}");
+        for consumer in ["jenkins", "gitlab", "junitparser"] {
+            let v = &seen[consumer];
+            let got = [
+                &v["tests"],
+                &v["passed"],
+                &v["failed"],
+                &v["errors"],
+                &v["skipped"],
+            ]
+            .map(|x| x.as_i64().unwrap());
+            let expected = [tests, n("passed"), n("failed"), n("errors"), n("skipped")];
+            assert_eq!(got, expected, "{input}: {consumer}: {v}");
+        }
+        // failure and error are one state to the GitHub reporters
+        for consumer in ["dorny", "mikepenz"] {
+            let v = &seen[consumer];
+            let got = [&v["tests"], &v["passed"], &v["failed"], &v["skipped"]]
+                .map(|x| x.as_i64().unwrap());
+            let expected = [tests, n("passed"), n("failed") + n("errors"), n("skipped")];
+            assert_eq!(got, expected, "{input}: {consumer}: {v}");
+        }
+        assert_eq!(seen["mikepenz"]["retries"], retries, "{input}");
+        for consumer in ["mikepenz", "junitparser"] {
+            let got: Vec<&str> = seen[consumer]["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
+            assert_eq!(got, ids, "{input}: {consumer} names the tests otherwise");
+        }
+        let declared = &seen["junitparser"]["declared"];
+        assert_eq!(
+            [
+                &declared["tests"],
+                &declared["failures"],
+                &declared["errors"],
+                &declared["skipped"]
+            ]
+            .map(|x| x.as_i64().unwrap()),
+            [tests, n("failed"), n("errors"), n("skipped")],
+            "{input}: the suites' counts"
+        );
+    }
 }
