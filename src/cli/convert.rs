@@ -19,6 +19,10 @@ pub struct SubunitArgs {
     /// Write the stream to this file (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Write the stream even when the inputs hold no test result (else that is an
+    /// error, exit 2, and nothing is written).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// Runs `subunit`; returns the exit code.
@@ -31,6 +35,7 @@ pub fn subunit(args: SubunitArgs, v: Verbosity) -> Result<u8, Failure> {
     let settings = SubunitSettings {
         inputs: args.inputs,
         output: args.output,
+        allow_empty: args.allow_empty,
     };
     let done = to_subunit(
         &settings,
@@ -63,6 +68,10 @@ pub struct JunitArgs {
     /// --no-passthrough` writes, byte for byte (its lossy shape, for drop-in use).
     #[arg(long, value_enum, default_value = "rich")]
     pub format: JunitFormat,
+    /// Write the report even when the inputs hold no test result (else that is an
+    /// error, exit 2, and nothing is written).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// `junit --format`'s values.
@@ -81,6 +90,7 @@ pub fn junit(args: JunitArgs, v: Verbosity) -> Result<u8, Failure> {
         output: args.output,
         name: args.name,
         subunit2junitxml: args.format == JunitFormat::Subunit2junitxml,
+        allow_empty: args.allow_empty,
     };
     let done = to_junit(
         &settings,

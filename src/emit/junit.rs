@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use crate::ingest::junit::NO_TEST_SUITE;
 use crate::model::time::civil_from_days;
 use crate::model::{Status, TestRecord, Timestamp};
 
@@ -144,8 +145,15 @@ fn outcome(r: &TestRecord) -> Outcome {
     }
 }
 
-/// Writes the records of a run as one JUnit XML report named `name`.
-pub fn write_junit(out: &mut dyn Write, name: &str, records: &[TestRecord]) -> io::Result<()> {
+/// Writes the records of a run as one JUnit XML report named `name`; `other`, the
+/// run's output that belonged to no test, goes in a last suite without testcases
+/// ([`NO_TEST_SUITE`]), as `system-out`.
+pub fn write_junit(
+    out: &mut dyn Write,
+    name: &str,
+    records: &[TestRecord],
+    other: &[u8],
+) -> io::Result<()> {
     // class → tests in first-seen order; a test's attempts in the order they came
     let mut classes: Vec<(&str, Vec<Test<'_>>)> = Vec::new();
     let mut class_index: BTreeMap<&str, usize> = BTreeMap::new();
@@ -245,6 +253,14 @@ pub fn write_junit(out: &mut dyn Write, name: &str, records: &[TestRecord]) -> i
             }
         }
         buf.push_str("  </testsuite>\n");
+    }
+    if !other.is_empty() {
+        let _ = writeln!(
+            buf,
+            "  <testsuite name=\"{NO_TEST_SUITE}\" tests=\"0\" failures=\"0\" errors=\"0\" \
+             skipped=\"0\" time=\"0.000\">\n    <system-out>{}</system-out>\n  </testsuite>",
+            esc(&capped(other))
+        );
     }
     buf.push_str("</testsuites>\n");
     out.write_all(buf.as_bytes())

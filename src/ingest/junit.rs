@@ -49,6 +49,10 @@ use crate::model::{Event, FileChunk, Location, Problem, Severity, Status, Timest
 /// beyond it the head and tail are kept, with the count of what was left out between.
 pub const OUTPUT_CAP: usize = 1 << 20;
 
+/// The suite `resultpipe junit` writes a run's output that belonged to no test in (no
+/// testcase, its `system-out` only); read back as such output, without a header.
+pub const NO_TEST_SUITE: &str = "(output that belonged to no test)";
+
 /// Whether `head` (the first bytes of an input) looks like XML: `<` first, after an
 /// optional BOM and blanks.
 pub fn looks_like_xml(head: &[u8]) -> bool {
@@ -771,8 +775,11 @@ impl<S: EventSink> Reader<'_, S> {
                     && !s.out.is_empty()
                 {
                     let text = s.out.take();
-                    let header = format!("[JUnit suite {} output]\n", s.name);
-                    self.sink.passthrough(header.as_bytes(), 0);
+                    // (the suite `resultpipe junit` writes such output in needs no name)
+                    if s.name != NO_TEST_SUITE {
+                        let header = format!("[JUnit suite {} output]\n", s.name);
+                        self.sink.passthrough(header.as_bytes(), 0);
+                    }
                     self.sink.passthrough(text.as_bytes(), 0);
                     if !text.ends_with('\n') {
                         self.sink.passthrough(b"\n", 0);

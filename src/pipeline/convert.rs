@@ -18,6 +18,8 @@ pub struct SubunitSettings {
     pub inputs: Vec<PathBuf>,
     /// The file to write (atomically); `None` is stdout.
     pub output: Option<PathBuf>,
+    /// Write the output even when the inputs hold no test result.
+    pub allow_empty: bool,
 }
 
 /// What a conversion wrote.
@@ -84,6 +86,8 @@ pub fn to_subunit(
     if let Some(e) = failed {
         return Err(write_err(e));
     }
+    // (the output file, uncommitted, is removed when dropped)
+    refuse_empty(done.records, settings.allow_empty, &sources)?;
     w.flush().map_err(&write_err)?;
     drop(w);
     if let Some(f) = file {
@@ -104,6 +108,8 @@ pub struct JunitSettings {
     /// Write what python-subunit's `subunit2junitxml --no-passthrough` writes, byte for
     /// byte, instead of the rich report.
     pub subunit2junitxml: bool,
+    /// Write the report even when the inputs hold no test result.
+    pub allow_empty: bool,
 }
 
 /// Reads every input and writes the run as one JUnit XML report. The records are held
@@ -116,15 +122,30 @@ pub fn to_junit(
 ) -> Result<Converted, Error> {
     let sources = all_sources(&settings.inputs).map_err(Error::input)?;
     let mut records = Vec::new();
-    let mut other = 0u64;
+    // output that belonged to no test: its head is kept, the rest counted
+    let mut other = Vec::new();
+    let mut other_bytes = 0u64;
     read_run(
         &sources,
         progress,
         &mut |r| records.push(r.clone()),
-        &mut |b| other += b.len() as u64,
+        &mut |b| {
+            other_bytes += b.len() as u64;
+            let room = crate::emit::junit::OUTPUT_CAP.saturating_sub(other.len());
+            other.extend_from_slice(&b[..room.min(b.len())]);
+        },
     )?;
-    if other > 0 {
-        tracing::info!("{other} byte(s) of output that belonged to no test are not in the report");
+    refuse_empty(records.len() as u64, settings.allow_empty, &sources)?;
+    if other_bytes > other.len() as u64 {
+        other.extend_from_slice(
+            format!("\n[{} bytes omitted]\n", other_bytes - other.len() as u64).as_bytes(),
+        );
+    }
+    if settings.subunit2junitxml && other_bytes > 0 {
+        tracing::info!(
+            "{other_bytes} byte(s) of output that belonged to no test are not in the report \
+             (subunit2junitxml --no-passthrough drops them too)"
+        );
     }
     let name = settings.name.clone().unwrap_or_else(|| {
         sources
@@ -140,7 +161,7 @@ pub fn to_junit(
         if settings.subunit2junitxml {
             crate::emit::junit::write_subunit2junitxml(out, &records)
         } else {
-            crate::emit::junit::write_junit(out, &name, &records)
+            crate::emit::junit::write_junit(out, &name, &records, &other)
         }
     };
     match &settings.output {
@@ -158,8 +179,21 @@ pub fn to_junit(
     }
     Ok(Converted {
         records: records.len() as u64,
-        other_bytes: other,
+        other_bytes,
     })
+}
+
+/// A conversion of inputs that hold no test result is an error (unless allowed): an
+/// empty stream or report downstream would read as a green run.
+fn refuse_empty(records: u64, allow: bool, sources: &[Source]) -> Result<(), Error> {
+    if records > 0 || allow {
+        return Ok(());
+    }
+    let names: Vec<String> = sources.iter().map(Source::label).collect();
+    Err(Error::input(format!(
+        "no test results in {}: nothing written (--allow-empty writes it anyway)",
+        names.join(", ")
+    )))
 }
 
 /// The output file, started (atomically written: it appears only when committed).
@@ -200,7 +234,9 @@ fn read_run(
             on_other,
         )
         .map_err(|e| Error::input(InputError::new(&label, e)))?;
-        if report.records == 0 {
+        if report.records == 0 && report.bytes == 0 {
+            tracing::warn!("{label}: empty (0 bytes): no test results in it");
+        } else if report.records == 0 {
             tracing::warn!("{label}: no test results in it");
         }
     }

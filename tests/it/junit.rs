@@ -249,6 +249,40 @@ fn malformed_reports_keep_what_came_before_the_damage() {
         let path = entry.unwrap().path();
         let _ = read(&path);
     }
+    // a report with no testcase, or an empty file, converts to nothing: exit 2, no file
+    // (an empty stream or report downstream would look green); --allow-empty writes it
+    let tmp = tempfile::tempdir().unwrap();
+    for input in [
+        "junit/synthetic/empty-file/input.xml",
+        "junit/cases/dorny-jest-empty-testsuite/input.xml",
+    ] {
+        for cmd in ["subunit", "junit"] {
+            let out = tmp.path().join(format!("{cmd}-{}", input.len()));
+            let o = crate::support::resultpipe()
+                .args([cmd, "-o"])
+                .arg(&out)
+                .arg(testdata(input))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {input}: {err}");
+            assert!(
+                err.contains("no test results in") && err.contains(input),
+                "{err}"
+            );
+            assert!(!out.exists(), "{cmd} {input}: wrote {}", out.display());
+            let o = crate::support::resultpipe()
+                .args([cmd, "--allow-empty", "-o"])
+                .arg(&out)
+                .arg(testdata(input))
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success() && out.exists(),
+                "{cmd} {input} --allow-empty"
+            );
+        }
+    }
     // not JUnit at all: an error that says so
     let e = ingest::read_records(
         &b"<html><body>502 Bad Gateway</body></html>"[..],
@@ -397,7 +431,7 @@ fn subunit_to_junit_to_records_keeps_ids_statuses_attempts_tags_and_text() {
         "report/triage-s1.subunit",
     ] {
         let path = testdata(input);
-        let (records, _, _) = read(&path).unwrap();
+        let (records, _, other) = read(&path).unwrap();
         let xml = tmp.path().join("out.xml");
         convert(&["junit".as_ref(), path.as_ref()], &xml, input);
         // well-formed for an independent parser (Python's expat)
@@ -414,8 +448,14 @@ fn subunit_to_junit_to_records_keeps_ids_statuses_attempts_tags_and_text() {
             "{input}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let (back, report, _) = read(&xml).unwrap();
+        let (back, report, back_other) = read(&xml).unwrap();
         assert_eq!(report.format, Some(Format::JUnit));
+        // the output that belonged to no test comes back as such
+        assert_eq!(
+            String::from_utf8_lossy(&back_other),
+            String::from_utf8_lossy(&other),
+            "{input}"
+        );
         // the same records: every attempt's id, status and traceback; the last attempt's
         // worker and tags too (JUnit has properties per testcase, not per rerun)
         let finals = |rs: &[TestRecord]| {
