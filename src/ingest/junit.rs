@@ -978,6 +978,7 @@ pub fn parse_time(s: &str) -> Option<f64> {
 
 /// A `timestamp` attribute: RFC 3339 (`Z` or an offset), or naive
 /// `YYYY-MM-DD[T ]HH:MM:SS[.f]` read as UTC. The flag says whether it had a zone.
+/// Times before 1970 or after 2106 are none.
 pub fn parse_timestamp(s: &str) -> Option<(Timestamp, bool)> {
     let t = s.trim();
     if !t.is_ascii() {
@@ -1002,7 +1003,12 @@ pub fn parse_timestamp(s: &str) -> Option<(Timestamp, bool)> {
         (t, 0, false)
     };
     let ts = Timestamp::parse_v1(body)?;
-    Some((Timestamp::new(ts.secs - offset_secs, ts.nanos), zoned))
+    let secs = ts.secs - offset_secs;
+    // before 1970 is a zero value (Go's 0001-01-01T00:00:00Z), not a time; after 2106
+    // no subunit stream can hold it
+    (0..=i64::from(u32::MAX))
+        .contains(&secs)
+        .then(|| (Timestamp::new(secs, ts.nanos), zoned))
 }
 
 #[cfg(test)]
@@ -1033,6 +1039,8 @@ mod tests {
         assert!(!z);
         assert_eq!(n.secs, 1_232_146_633);
         assert!(parse_timestamp("2024-01-03").is_none());
+        assert!(parse_timestamp("0001-01-01T00:00:00Z").is_none());
+        assert!(parse_timestamp("2200-01-01T00:00:00Z").is_none());
         // found by the fuzzer: a multi-byte character where the offset would start
         assert!(
             parse_timestamp("2020-0\u{fffd}\u{fffd}\u{38c7}\u{3ff7}\u{452d}\u{1237a}").is_none()
