@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Value, json};
 
 use crate::model::triage::{Outcome, Triage};
-use crate::model::{Status, TestRecord, clean_test_name};
+use crate::model::{Status, TestRecord, test_name};
 
 /// How much of the output that is not subunit is kept, to show when no test ran (a
 /// discovery failure's traceback is at its end).
@@ -45,7 +45,7 @@ impl SummaryReport {
     pub fn add(&mut self, r: &TestRecord) {
         self.records += 1;
         self.triage.add(r);
-        let name = clean_test_name(&r.id).into_owned();
+        let name = test_name(&r.id).into_owned();
         if r.status.is_failure() {
             let last_line = r.last_traceback_line().unwrap_or_default();
             self.failures.push(Failed {

@@ -14,7 +14,7 @@ pub mod text;
 pub mod time;
 pub mod triage;
 
-pub use names::{clean_test_name, strip_detail_key};
+pub use names::{clean_test_name, strip_detail_key, test_name};
 pub use records::{Attachment, Event, FileChunk, RecordBuilder, RecordPool, TestRecord};
 pub use time::Timestamp;
 

@@ -21,6 +21,21 @@ pub fn clean_test_name(id: &str) -> Cow<'_, str> {
     Cow::Borrowed(id)
 }
 
+/// A test's name in our own outputs (summary, triage, the run report, Treeherder
+/// jobs): cleaned as stackviz cleans it, except that a final `[...]` group is dropped
+/// only when it is tempest's attribute list (`[id-<uuid>,smoke]`). Any other group is
+/// a parameter that tells tests apart (pytest's `test_x[1-2]`, JUnit reports from
+/// parametrized runners) and is kept.
+pub fn test_name(id: &str) -> Cow<'_, str> {
+    let body = id.strip_suffix('\n').unwrap_or(id);
+    if let Some((_, group)) = split_last_group(body, "[", ']')
+        && !group.split(',').any(|a| a.trim_start().starts_with("id-"))
+    {
+        return Cow::Borrowed(id);
+    }
+    clean_test_name(id)
+}
+
 /// Matches `^(.+)OPEN(.+)CLOSE$` with a greedy first group: the last `OPEN` that leaves
 /// both groups non-empty.
 fn split_last_group<'a>(s: &'a str, open: &str, close: char) -> Option<(&'a str, &'a str)> {
@@ -84,6 +99,20 @@ mod tests {
         ];
         for (id, want) in cases {
             assert_eq!(clean_test_name(id), want, "{id:?}");
+        }
+    }
+
+    #[test]
+    fn names_keep_parameters_and_drop_tempest_attributes() {
+        for (id, want) in [
+            ("a.B.test_x[id-1234,smoke]", "a.B.test_x"),
+            ("a.B.test_x[smoke,id-1234]", "a.B.test_x"),
+            ("t.test_param[small]", "t.test_param[small]"),
+            ("t.test_param[1-2]", "t.test_param[1-2]"),
+            ("test_z (a.Both)", "a.Both.test_z"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(test_name(id), want, "{id:?}");
         }
     }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::signature::{Signature, signature};
-use super::{Status, TestRecord, clean_test_name};
+use super::{Status, TestRecord, test_name};
 
 /// What a test came to in the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,7 +104,7 @@ fn failure_text(r: &TestRecord) -> String {
 impl Triage {
     /// Adds a record: an attempt of its test.
     pub fn add(&mut self, r: &TestRecord) {
-        let id = clean_test_name(&r.id);
+        let id = test_name(&r.id);
         let t = match self.index.get(id.as_ref()) {
             Some(&t) => t,
             None => {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::time::rfc3339;
 use crate::model::triage::{Outcome, Triage};
-use crate::model::{Status, TestRecord, Timestamp, clean_test_name};
+use crate::model::{Status, TestRecord, Timestamp, test_name};
 use crate::treeherder::schema::SchemaVersion;
 
 /// The jobs in a text: one JSON object, a JSON array of objects, or JSON lines. A line
@@ -67,7 +67,7 @@ impl RunSummary {
                         .last_traceback_line()
                         .unwrap_or_else(|| r.status.as_str().to_owned());
                     self.first_failures
-                        .push((clean_test_name(&r.id).into_owned(), last));
+                        .push((test_name(&r.id).into_owned(), last));
                 }
             }
             Status::Skip => self.skipped += 1,

@@ -1036,3 +1036,20 @@ fn our_junit_is_read_by_the_consumers_as_we_wrote_it() {
         );
     }
 }
+
+/// pytest's parametrized tests (`test_param[small]`, `[zero]`, ...) are tests of their
+/// own in the summary, not attempts of one `test_param`: as many tests as expat counts
+/// testcases.
+#[test]
+fn parametrized_tests_are_counted_apart() {
+    let dir = testdata("junit/cases/own-pytest9-default");
+    let o = crate::support::resultpipe()
+        .arg("summary")
+        .arg(dir.join("input.xml"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let cases = count(&facts(&dir), "testcase_elements");
+    assert!(out.starts_with(&format!("{cases} tests: ")), "{out}");
+    assert!(out.contains("test_param[neg"), "{out}");
+}

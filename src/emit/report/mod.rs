@@ -22,7 +22,7 @@ use crate::ingest::ReadReport;
 use crate::model::resources::Resources;
 use crate::model::text::parse_mime;
 use crate::model::triage::Triage;
-use crate::model::{Problem, Status, TestRecord, Timestamp, clean_test_name};
+use crate::model::{Problem, Status, TestRecord, Timestamp, test_name};
 use chunks::ChunkWriter;
 pub use policy::{Kept, PolicyState, SizePolicy};
 
@@ -199,7 +199,7 @@ impl ReportBuilder {
                 let t = self.tests.len() as u32;
                 self.tests.push(TestEntry {
                     id: r.id.clone(),
-                    name: clean_test_name(&r.id).into_owned(),
+                    name: test_name(&r.id).into_owned(),
                     attempts: Vec::new(),
                 });
                 self.by_id.insert(r.id.clone(), t);
