@@ -267,6 +267,19 @@ const BATCH: usize = 512;
 pub fn read_source<T: Send>(
     source: &Source,
     progress: &dyn Progress,
+    prepare: impl FnMut(&TestRecord, &mut Vec<u8>) -> T + Send,
+    on_record: &mut impl FnMut(&TestRecord, &[u8], T),
+    on_passthrough: &mut impl FnMut(&[u8]),
+) -> io::Result<ReadReport> {
+    read_source_as(source, None, progress, prepare, on_record, on_passthrough)
+}
+
+/// [`read_source`], reading a file or stream `as_format` (a repository's runs keep
+/// theirs) instead of telling its format from its content.
+pub fn read_source_as<T: Send>(
+    source: &Source,
+    as_format: Option<Format>,
+    progress: &dyn Progress,
     mut prepare: impl FnMut(&TestRecord, &mut Vec<u8>) -> T + Send,
     on_record: &mut impl FnMut(&TestRecord, &[u8], T),
     on_passthrough: &mut impl FnMut(&[u8]),
@@ -286,7 +299,10 @@ pub fn read_source<T: Send>(
         Source::Stdin => (Box::new(io::stdin()), None),
     };
     progress.start(&label, len);
-    let format = source.format();
+    let format = match (source.format(), as_format) {
+        (Format::Auto, Some(f)) => f,
+        (f, _) => f,
+    };
     let pool = RecordPool::new();
     let (tx, rx) = mpsc::sync_channel::<Msg<T>>(4);
     let (back_tx, back_rx) = mpsc::channel::<Batch<T>>();

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use super::{Context, Error, Progress};
 use crate::emit::output::AtomicFile;
 use crate::emit::subunit::SubunitWriter;
-use crate::ingest::source::{InputError, Source, all_sources, read_source};
+use crate::ingest::Format;
+use crate::ingest::source::{InputError, Source, all_sources, read_source_as};
 use crate::model::TestRecord;
 
 /// What to convert and where to.
@@ -57,6 +58,7 @@ pub fn to_subunit(
     });
     read_run(
         &sources,
+        None,
         progress,
         &mut |r| {
             let s = &mut *state.borrow_mut();
@@ -125,8 +127,11 @@ pub fn to_junit(
     // output that belonged to no test: its head is kept, the rest counted
     let mut other = Vec::new();
     let mut other_bytes = 0u64;
+    // subunit2junitxml reads subunit v2 only: anything else is passthrough to it
+    let as_format = settings.subunit2junitxml.then_some(Format::V2);
     read_run(
         &sources,
+        as_format,
         progress,
         &mut |r| records.push(r.clone()),
         &mut |b| {
@@ -135,6 +140,13 @@ pub fn to_junit(
             other.extend_from_slice(&b[..room.min(b.len())]);
         },
     )?;
+    if records.is_empty() && settings.subunit2junitxml && other_bytes > 0 {
+        tracing::warn!(
+            "--format subunit2junitxml reads subunit v2 only, as subunit2junitxml does: \
+             the input's {other_bytes} byte(s) are not subunit v2 (the rich format reads \
+             subunit v1 and JUnit too)"
+        );
+    }
     refuse_empty(records.len() as u64, settings.allow_empty, &sources)?;
     if other_bytes > other.len() as u64 {
         other.extend_from_slice(
@@ -220,14 +232,16 @@ fn write_error(output: Option<&std::path::Path>) -> impl Fn(std::io::Error) -> E
 /// no test; warns of a source without test results.
 fn read_run(
     sources: &[Source],
+    as_format: Option<Format>,
     progress: &dyn Progress,
     on_record: &mut impl FnMut(&TestRecord),
     on_other: &mut impl FnMut(&[u8]),
 ) -> Result<(), Error> {
     for source in sources {
         let label = source.label();
-        let report = read_source(
+        let report = read_source_as(
             source,
+            as_format,
             progress,
             |_, _| (),
             &mut |r, _, ()| on_record(r),
