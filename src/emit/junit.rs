@@ -10,7 +10,8 @@
 //! Text that XML 1.0 cannot hold (control characters) becomes U+FFFD; each attachment
 //! is capped at [`OUTPUT_CAP`] bytes, head and tail kept.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -42,20 +43,61 @@ pub fn split_id(id: &str) -> (&str, &str) {
 /// a raw one into a newline), and so are tabs and newlines in attributes (a parser
 /// turns raw ones into spaces).
 fn escape_into(out: &mut String, s: &str, attr: bool) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' if attr => out.push_str("&#9;"),
-            '\n' if attr => out.push_str("&#10;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
+    // runs of plain text are copied whole; only the bytes marked in the table stand for
+    // themselves no more (each is ASCII or starts U+FFFE/U+FFFF, so cuts are char
+    // boundaries)
+    let special = if attr { &ATTR_SPECIAL } else { &TEXT_SPECIAL };
+    let bytes = s.as_bytes();
+    let mut plain = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !special[usize::from(bytes[i])] {
+            i += 1;
+            continue;
         }
+        let (with, len): (&str, usize) = match bytes[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\r' => ("&#13;", 1),
+            b'\t' => ("&#9;", 1),
+            b'\n' => ("&#10;", 1),
+            // U+FFFE and U+FFFF (EF BF BE, EF BF BF)
+            0xEF if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => ("\u{FFFD}", 3),
+            0xEF => {
+                i += 1;
+                continue;
+            }
+            _ => ("\u{FFFD}", 1),
+        };
+        out.push_str(&s[plain..i]);
+        out.push_str(with);
+        i += len;
+        plain = i;
     }
+    out.push_str(&s[plain..]);
+}
+
+/// Bytes [`escape_into`] looks at in text: markup, control characters but tab and
+/// newline, and the first byte of U+FFFE/U+FFFF.
+const TEXT_SPECIAL: [bool; 256] = special_bytes(false);
+/// The same in attributes, where tabs and newlines are written as references too.
+const ATTR_SPECIAL: [bool; 256] = special_bytes(true);
+
+const fn special_bytes(attr: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = attr || (b != b'\t' as usize && b != b'\n' as usize);
+        b += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[0xEF] = true;
+    t
 }
 
 /// `s` as XML text.
@@ -73,10 +115,10 @@ fn esc_attr(s: &str) -> String {
 }
 
 /// An attachment's text, capped.
-fn capped(data: &[u8]) -> String {
+fn capped(data: &[u8]) -> Cow<'_, str> {
     let text = String::from_utf8_lossy(data);
     if text.len() <= OUTPUT_CAP {
-        return text.into_owned();
+        return text;
     }
     let mut head = OUTPUT_CAP / 2;
     while !text.is_char_boundary(head) {
@@ -86,12 +128,19 @@ fn capped(data: &[u8]) -> String {
     while !text.is_char_boundary(tail) {
         tail += 1;
     }
-    format!(
+    Cow::Owned(format!(
         "{}\n[{} bytes omitted]\n{}",
         &text[..head],
         tail - head,
         &text[tail..]
-    )
+    ))
+}
+
+/// `{indent}<name>text</name>` and a newline, the text escaped as it is written.
+fn element(out: &mut String, indent: &str, name: &str, text: &str) {
+    let _ = write!(out, "{indent}<{name}>");
+    escape_into(out, text, false);
+    let _ = writeln!(out, "</{name}>");
 }
 
 fn secs(r: &TestRecord) -> f64 {
@@ -156,8 +205,8 @@ pub fn write_junit(
 ) -> io::Result<()> {
     // class → tests in first-seen order; a test's attempts in the order they came
     let mut classes: Vec<(&str, Vec<Test<'_>>)> = Vec::new();
-    let mut class_index: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut test_index: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut class_index: HashMap<&str, usize> = HashMap::new();
+    let mut test_index: HashMap<&str, (usize, usize)> = HashMap::with_capacity(records.len());
     for r in records {
         if let Some(&(c, t)) = test_index.get(r.id.as_str()) {
             classes[c].1[t].attempts.push(r);
@@ -366,7 +415,9 @@ fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
             _ => " type=\"unfinished\"",
         }
     };
-    let traceback = |r: &TestRecord| r.traceback().map(|a| capped(&a.data)).unwrap_or_default();
+    fn traceback(r: &TestRecord) -> Cow<'_, str> {
+        r.traceback().map(|a| capped(&a.data)).unwrap_or_default()
+    }
     match o {
         Outcome::Failure | Outcome::Error => {
             let el = if o == Outcome::Error {
@@ -379,13 +430,9 @@ fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
             } else {
                 "the test never finished (no final status before the end of the run)".into()
             };
-            let _ = writeln!(
-                out,
-                "      <{el}{}{}>{}</{el}>",
-                message(last),
-                kind(last),
-                esc(&text)
-            );
+            let _ = write!(out, "      <{el}{}{}>", message(last), kind(last));
+            escape_into(out, &text, false);
+            let _ = writeln!(out, "</{el}>");
         }
         Outcome::Skip => {
             // a skip's reason, or an expected failure's traceback
@@ -407,12 +454,9 @@ fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
             if text.trim().is_empty() {
                 let _ = writeln!(out, "      <skipped{kind}/>");
             } else {
-                let _ = writeln!(
-                    out,
-                    "      <skipped{kind} message=\"{}\">{}</skipped>",
-                    esc_attr(first),
-                    esc(&text)
-                );
+                let _ = write!(out, "      <skipped{kind} message=\"{}\">", esc_attr(first));
+                escape_into(out, &text, false);
+                out.push_str("</skipped>\n");
             }
         }
         Outcome::Pass => {}
@@ -435,11 +479,7 @@ fn write_case(out: &mut String, class: &str, t: &Test<'_>, o: Outcome) {
             let _ = write!(out, " timestamp=\"{}\"", rfc3339(s));
         }
         out.push_str(">\n");
-        let _ = writeln!(
-            out,
-            "        <stackTrace>{}</stackTrace>",
-            esc(&traceback(r))
-        );
+        element(out, "        ", "stackTrace", &traceback(r));
         write_output(out, r, "        ");
         let _ = writeln!(out, "      </{el}>");
     }
@@ -486,10 +526,10 @@ fn write_output(out: &mut String, r: &TestRecord, indent: &str) {
         }
     }
     if !stdout.is_empty() {
-        let _ = writeln!(out, "{indent}<system-out>{}</system-out>", esc(&stdout));
+        element(out, indent, "system-out", &stdout);
     }
     if !stderr.is_empty() {
-        let _ = writeln!(out, "{indent}<system-err>{}</system-err>", esc(&stderr));
+        element(out, indent, "system-err", &stderr);
     }
 }
 
@@ -763,6 +803,33 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// The byte scanner writes what a char-by-char escaper writes.
+        #[test]
+        fn escaping_is_per_char(s in "\\PC*|[\\x00-\\x20&<>\"\u{FFFE}\u{FFFF}a-z]*", attr: bool) {
+            let mut want = String::new();
+            for c in s.chars() {
+                match c {
+                    '&' => want.push_str("&amp;"),
+                    '<' => want.push_str("&lt;"),
+                    '>' => want.push_str("&gt;"),
+                    '"' => want.push_str("&quot;"),
+                    '\r' => want.push_str("&#13;"),
+                    '\t' if attr => want.push_str("&#9;"),
+                    '\n' if attr => want.push_str("&#10;"),
+                    '\t' | '\n' => want.push(c),
+                    c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                        want.push('\u{FFFD}')
+                    }
+                    c => want.push(c),
+                }
+            }
+            let mut got = String::new();
+            escape_into(&mut got, &s, attr);
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn text_xml_cannot_hold_is_replaced() {
         assert_eq!(
@@ -770,5 +837,11 @@ mod tests {
             "a&lt;b&gt;&amp;&quot;c\u{FFFD}[0m\td&#13;\n"
         );
         assert_eq!(esc_attr("a\tb\r\nc"), "a&#9;b&#13;&#10;c");
+        assert_eq!(
+            esc("é\u{FFFE}ü\u{FFFF}\u{FFFD}x\0"),
+            "é\u{FFFD}ü\u{FFFD}\u{FFFD}x\u{FFFD}"
+        );
+        assert_eq!(esc(""), "");
+        assert_eq!(esc("plain"), "plain");
     }
 }
