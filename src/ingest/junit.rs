@@ -798,8 +798,6 @@ impl<S: EventSink> Reader<'_, S> {
     /// Emits a testcase's attempts as events: earlier ones failed, then its own.
     fn finish_case(&mut self, mut case: Case) {
         self.stats.testcases += 1;
-        let suite_tag = self.suites.last().and_then(|s| s.tag.clone());
-        let host_tag = self.suites.last().and_then(|s| s.host.clone());
         let properties = std::mem::take(&mut case.properties);
         let mut attempts = std::mem::take(&mut case.earlier);
         attempts.push(std::mem::take(&mut case.own));
@@ -826,8 +824,10 @@ impl<S: EventSink> Reader<'_, S> {
                 }
             }
             let mut tags: Vec<&str> = case.tags.iter().map(String::as_str).collect();
-            tags.extend(suite_tag.as_deref());
-            tags.extend(host_tag.as_deref());
+            if let Some(s) = self.suites.last() {
+                tags.extend(s.tag.as_deref());
+                tags.extend(s.host.as_deref());
+            }
             if !zoned {
                 tags.push("junit:no-zone");
             }
