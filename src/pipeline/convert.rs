@@ -124,9 +124,8 @@ pub fn to_junit(
 ) -> Result<Converted, Error> {
     let sources = all_sources(&settings.inputs).map_err(Error::input)?;
     let mut records = Vec::new();
-    // output that belonged to no test: its head is kept, the rest counted
+    // output that belonged to no test, held with the run (the writer caps it)
     let mut other = Vec::new();
-    let mut other_bytes = 0u64;
     // subunit2junitxml reads subunit v2 only: anything else is passthrough to it
     let as_format = settings.subunit2junitxml.then_some(Format::V2);
     read_run(
@@ -134,12 +133,9 @@ pub fn to_junit(
         as_format,
         progress,
         &mut |r| records.push(r.clone()),
-        &mut |b| {
-            other_bytes += b.len() as u64;
-            let room = crate::emit::junit::OUTPUT_CAP.saturating_sub(other.len());
-            other.extend_from_slice(&b[..room.min(b.len())]);
-        },
+        &mut |b| other.extend_from_slice(b),
     )?;
+    let other_bytes = other.len() as u64;
     if records.is_empty() && settings.subunit2junitxml && other_bytes > 0 {
         tracing::warn!(
             "--format subunit2junitxml reads subunit v2 only, as subunit2junitxml does: \
@@ -148,11 +144,6 @@ pub fn to_junit(
         );
     }
     refuse_empty(records.len() as u64, settings.allow_empty, &sources)?;
-    if other_bytes > other.len() as u64 {
-        other.extend_from_slice(
-            format!("\n[{} bytes omitted]\n", other_bytes - other.len() as u64).as_bytes(),
-        );
-    }
     if settings.subunit2junitxml && other_bytes > 0 {
         tracing::info!(
             "{other_bytes} byte(s) of output that belonged to no test are not in the report \

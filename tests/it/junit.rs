@@ -433,16 +433,20 @@ fn essence(r: &TestRecord) -> (String, Status, Option<String>, Vec<String>, Stri
     (r.id.clone(), r.status, r.route_code.clone(), tags, tb)
 }
 
+/// Subunit runs of every kind (all statuses, attachments, two workers, tempest, a
+/// triage run with reruns) that the JUnit writer's tests write.
+const SUBUNIT_RUNS: [&str; 5] = [
+    "subunit/statuses/stream.subunit",
+    "subunit/attachments/stream.subunit",
+    "stackviz/own_stestr_2workers/input/testrepository.subunit",
+    "stackviz/tempest_fixture/input/tempest.subunit",
+    "report/triage-s1.subunit",
+];
+
 #[test]
 fn subunit_to_junit_to_records_keeps_ids_statuses_attempts_tags_and_text() {
     let tmp = tempfile::tempdir().unwrap();
-    for input in [
-        "subunit/statuses/stream.subunit",
-        "subunit/attachments/stream.subunit",
-        "stackviz/own_stestr_2workers/input/testrepository.subunit",
-        "stackviz/tempest_fixture/input/tempest.subunit",
-        "report/triage-s1.subunit",
-    ] {
+    for input in SUBUNIT_RUNS {
         let path = testdata(input);
         let (records, _, other) = read(&path).unwrap();
         let xml = tmp.path().join("out.xml");
@@ -933,12 +937,7 @@ fn consumers(xml: &Path) -> Value {
 fn our_junit_is_read_by_the_consumers_as_we_wrote_it() {
     use std::collections::BTreeMap;
     let tmp = tempfile::tempdir().unwrap();
-    for input in [
-        "subunit/statuses/stream.subunit",
-        "subunit/attachments/stream.subunit",
-        "stackviz/own_stestr_2workers/input/testrepository.subunit",
-        "stackviz/tempest_fixture/input/tempest.subunit",
-        "report/triage-s1.subunit",
+    for input in SUBUNIT_RUNS.into_iter().chain([
         "junit/cases/own-nextest-0.9.143-retries/input.xml",
         "junit/cases/own-surefire-2.22.3-rerun/input.xml",
         "junit/cases/own-pytest9-xunit2-logging-all/input.xml",
@@ -946,7 +945,7 @@ fn our_junit_is_read_by_the_consumers_as_we_wrote_it() {
         "junit/cases/dorny-phpunit/input.xml",
         "junit/cases/enricomi-unsupported-unicode/input.xml",
         "junit/synthetic/raw-control-chars/input.xml",
-    ] {
+    ]) {
         let path = testdata(input);
         let (records, _, _) = read(&path).unwrap();
         let xml = tmp.path().join("out.xml");
