@@ -149,7 +149,9 @@ impl Drop for BgWriter {
     }
 }
 
-/// A file being written; dropped without `commit`, it disappears.
+/// A file being written; dropped without `commit`, it disappears. A destination that
+/// exists and is not a regular file (`/dev/null`, a FIFO, a terminal) is written in
+/// place: renaming over it would replace the device with a file.
 pub struct AtomicFile {
     tmp: PathBuf,
     dest: PathBuf,
@@ -169,13 +171,22 @@ impl AtomicFile {
             name.to_owned()
         };
         let dest = dir.join(&final_name);
-        let seq = TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(
-            ".{final_name}.tmp.{}.{}-{seq}",
-            host_name(),
-            std::process::id()
-        ));
-        let file = File::create(&tmp)?;
+        let special = fs::metadata(&dest).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let tmp = if special {
+            dest.clone()
+        } else {
+            let seq = TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            dir.join(format!(
+                ".{final_name}.tmp.{}.{}-{seq}",
+                host_name(),
+                std::process::id()
+            ))
+        };
+        let file = if special {
+            fs::OpenOptions::new().write(true).open(&tmp)?
+        } else {
+            File::create(&tmp)?
+        };
         let sink = if gzip {
             let enc = flate2::GzBuilder::new()
                 .filename(name.as_bytes())
@@ -189,7 +200,8 @@ impl AtomicFile {
             tmp,
             dest,
             inner: Some(BgWriter::spawn(sink)),
-            committed: false,
+            // written in place: nothing to move, nothing to remove
+            committed: special,
         })
     }
 
@@ -213,7 +225,9 @@ impl AtomicFile {
     /// Writes everything and moves the file into place.
     pub fn commit(mut self) -> io::Result<()> {
         self.finish_data()?;
-        fs::rename(&self.tmp, &self.dest)?;
+        if self.tmp != self.dest {
+            fs::rename(&self.tmp, &self.dest)?;
+        }
         self.committed = true;
         Ok(())
     }
@@ -390,6 +404,30 @@ mod tests {
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, "[1, 2]");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// `-o /dev/null` or a FIFO: written in place, never renamed over (that would put
+    /// a regular file where the device was).
+    #[test]
+    fn a_destination_that_is_not_a_regular_file_is_written_in_place() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(fifo).unwrap())
+        };
+        let mut f = AtomicFile::create(dir.path(), "pipe", false).unwrap();
+        f.write_all(b"through the pipe").unwrap();
+        f.commit().unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
